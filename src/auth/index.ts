@@ -1,0 +1,1 @@
+export { TokenSigner, TokenError, type TokenClaims, type TokenRole, type TokenProblem } from './tokens';

@@ -1,0 +1,159 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting Bardcast reads, validated once at start-up. This is the only
+ * module that reads `process.env`; everything else receives a {@link Config}.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65535);
+const ms = (min: number) => z.coerce.number().int().min(min);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const EnvSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(3000),
+  PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATA_DIR: z.string().min(1).default('data'),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
+      .optional(),
+  ),
+  AUDIO_DIR: optionalString,
+
+  TOKEN_SECRET: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  TOKEN_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .default(24 * 30),
+
+  GAP_BETWEEN_REQUESTS_MS: ms(0).default(400),
+  STALL_TIMEOUT_MS: ms(1000).default(180_000),
+  RETENTION_DAYS: z.coerce.number().positive().default(7),
+  CLEANUP_INTERVAL_MS: ms(1000).default(60_000),
+  HEARTBEAT_TIMEOUT_MS: ms(1000).default(90_000),
+  DB_RETRY_INTERVAL_MS: ms(100).default(5_000),
+
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
+  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  OPENAI_TTS_MODEL: z.string().min(1).default('gpt-4o-mini-tts'),
+  LLM_SYSTEM_PROMPT: optionalString,
+  TTS_PROVIDER: z.enum(['auto', 'openai', 'flite']).default('auto'),
+  TTS_VOICE: optionalString,
+  TTS_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(3),
+  NARRATIONS_PER_MINUTE: z.coerce.number().int().min(1).default(6),
+  FFMPEG_PATH: optionalString,
+  DEMO_LLM: bool.default(false),
+
+  DISCORD_TOKEN: optionalString,
+  DISCORD_CLIENT_ID: optionalString,
+  DISCORD_GUILD_ID: optionalString,
+  DEFAULT_CAMPAIGN: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (max 64)')
+    .default('demo'),
+});
+
+/** The validated configuration handed to the composition root. */
+export interface Config {
+  host: string;
+  port: number;
+  publicUrl: string;
+  logLevel: string;
+  dataDir: string;
+  /** PostgreSQL server URL; when absent the embedded PGlite under `pgliteDir` is used. */
+  databaseUrl: string | undefined;
+  pgliteDir: string;
+  audioDir: string;
+  tokenSecret: string | undefined;
+  tokenTtlHours: number;
+  gapBetweenRequestsMs: number;
+  stallTimeoutMs: number;
+  retentionDays: number;
+  cleanupIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  dbRetryIntervalMs: number;
+  openaiApiKey: string | undefined;
+  openaiBaseUrl: string | undefined;
+  openaiModel: string;
+  openaiTtsModel: string;
+  llmSystemPrompt: string | undefined;
+  ttsProvider: 'auto' | 'openai' | 'flite';
+  ttsVoice: string | undefined;
+  ttsConcurrency: number;
+  narrationsPerMinute: number;
+  ffmpegPath: string | undefined;
+  demoLlm: boolean;
+  discordToken: string | undefined;
+  discordClientId: string | undefined;
+  discordGuildId: string | undefined;
+  defaultCampaign: string;
+}
+
+/** Thrown when the environment is invalid; the message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates `env` (default `process.env`) and returns the configuration. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(
+      /\/$/,
+      '',
+    ),
+    logLevel: e.LOG_LEVEL,
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    pgliteDir: path.join(dataDir, 'pg'),
+    audioDir: e.AUDIO_DIR ? path.resolve(e.AUDIO_DIR) : path.join(dataDir, 'audio'),
+    tokenSecret: e.TOKEN_SECRET,
+    tokenTtlHours: e.TOKEN_TTL_HOURS,
+    gapBetweenRequestsMs: e.GAP_BETWEEN_REQUESTS_MS,
+    stallTimeoutMs: e.STALL_TIMEOUT_MS,
+    retentionDays: e.RETENTION_DAYS,
+    cleanupIntervalMs: e.CLEANUP_INTERVAL_MS,
+    heartbeatTimeoutMs: e.HEARTBEAT_TIMEOUT_MS,
+    dbRetryIntervalMs: e.DB_RETRY_INTERVAL_MS,
+    openaiApiKey: e.OPENAI_API_KEY,
+    openaiBaseUrl: e.OPENAI_BASE_URL,
+    openaiModel: e.OPENAI_MODEL,
+    openaiTtsModel: e.OPENAI_TTS_MODEL,
+    llmSystemPrompt: e.LLM_SYSTEM_PROMPT,
+    ttsProvider: e.TTS_PROVIDER,
+    ttsVoice: e.TTS_VOICE,
+    ttsConcurrency: e.TTS_CONCURRENCY,
+    narrationsPerMinute: e.NARRATIONS_PER_MINUTE,
+    ffmpegPath: e.FFMPEG_PATH,
+    demoLlm: e.DEMO_LLM,
+    discordToken: e.DISCORD_TOKEN,
+    discordClientId: e.DISCORD_CLIENT_ID,
+    discordGuildId: e.DISCORD_GUILD_ID,
+    defaultCampaign: e.DEFAULT_CAMPAIGN,
+  };
+}

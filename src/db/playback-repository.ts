@@ -1,0 +1,233 @@
+import type {
+  ConnectionRecord,
+  PlaybackRepository,
+  RequestWithChunks,
+  WriteOp,
+} from '../playback/repository';
+import {
+  ChunkStatus,
+  RequestStatus,
+  type AudioChunk,
+  type Campaign,
+  type GenerationStatus,
+  type NarrationMode,
+  type PlaybackRequest,
+} from '../playback/types';
+import type { PrismaClient } from '../generated/prisma/client';
+import type * as Rows from '../generated/prisma/client';
+
+/** {@link PlaybackRepository} on Prisma (PGlite or PostgreSQL; one dialect). */
+export class PrismaPlaybackRepository implements PlaybackRepository {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly pingFn: () => Promise<void>,
+  ) {}
+
+  async apply(op: WriteOp): Promise<void> {
+    const db = this.prisma;
+    switch (op.op) {
+      case 'upsertCampaign': {
+        const { id, ...rest } = op.campaign;
+        await db.campaign.upsert({ where: { id }, create: { id, ...rest }, update: rest });
+        return;
+      }
+      case 'createRequest':
+        await db.audioPlaybackRequest.upsert({
+          where: { id: op.request.id },
+          create: op.request,
+          update: {},
+        });
+        return;
+      case 'updateRequest':
+        await db.audioPlaybackRequest.update({ where: { id: op.id }, data: op.patch });
+        return;
+      case 'createChunk':
+        await db.audioChunk.upsert({ where: { id: op.chunk.id }, create: op.chunk, update: {} });
+        return;
+      case 'updateChunk':
+        await db.audioChunk.update({ where: { id: op.id }, data: op.patch });
+        return;
+      case 'upsertConnection': {
+        const { id, ...rest } = op.connection;
+        await db.websocketConnection.upsert({ where: { id }, create: op.connection, update: rest });
+        return;
+      }
+      case 'updateConnection':
+        await db.websocketConnection.updateMany({ where: { id: op.id }, data: op.patch });
+        return;
+      case 'supersedeConnections':
+        await db.websocketConnection.updateMany({
+          where: {
+            campaignId: op.campaignId,
+            tokenId: op.tokenId,
+            status: 'CONNECTED',
+            id: { not: op.exceptId },
+          },
+          data: { status: 'SUPERSEDED', disconnectedAt: op.at },
+        });
+        return;
+      case 'recordDelivery': {
+        // A chunk deleted by retention cleanup has nothing left to record against.
+        const exists = await db.audioChunk.count({ where: { id: op.chunkId } });
+        if (exists === 0) return;
+        await db.connectionPlaybackState.upsert({
+          where: { connectionId_chunkId: { connectionId: op.connectionId, chunkId: op.chunkId } },
+          create: { connectionId: op.connectionId, chunkId: op.chunkId, [op.field]: op.at },
+          update: { [op.field]: op.at },
+        });
+        return;
+      }
+    }
+  }
+
+  ping(): Promise<void> {
+    return this.pingFn();
+  }
+
+  async getCampaign(id: string): Promise<Campaign | null> {
+    const row = await this.prisma.campaign.findUnique({ where: { id } });
+    return row ? toCampaign(row) : null;
+  }
+
+  async findCampaignByGuild(guildId: string): Promise<Campaign | null> {
+    const row = await this.prisma.campaign.findFirst({ where: { guildId }, orderBy: { createdAt: 'asc' } });
+    return row ? toCampaign(row) : null;
+  }
+
+  async listCampaigns(): Promise<Campaign[]> {
+    return (await this.prisma.campaign.findMany({ orderBy: { createdAt: 'asc' } })).map(toCampaign);
+  }
+
+  async loadActiveRequests(): Promise<RequestWithChunks[]> {
+    const rows = await this.prisma.audioPlaybackRequest.findMany({
+      where: { status: { in: [RequestStatus.Pending, RequestStatus.Playing] } },
+      orderBy: [{ campaignId: 'asc' }, { queueSeq: 'asc' }],
+      include: { chunks: { orderBy: { sequenceNumber: 'asc' } } },
+    });
+    return rows.map((r) => ({ request: toRequest(r), chunks: r.chunks.map(toChunk) }));
+  }
+
+  async listHistory(campaignId: string, limit: number): Promise<PlaybackRequest[]> {
+    const rows = await this.prisma.audioPlaybackRequest.findMany({
+      where: {
+        campaignId,
+        status: { in: [RequestStatus.Played, RequestStatus.Failed, RequestStatus.Cancelled] },
+      },
+      orderBy: { queueSeq: 'desc' },
+      take: limit,
+    });
+    return rows.map(toRequest);
+  }
+
+  async maxQueueSeqs(): Promise<Map<string, number>> {
+    const rows = await this.prisma.audioPlaybackRequest.groupBy({
+      by: ['campaignId'],
+      _max: { queueSeq: true },
+    });
+    return new Map(rows.map((r) => [r.campaignId, r._max.queueSeq ?? 0]));
+  }
+
+  async getRequest(id: string): Promise<RequestWithChunks | null> {
+    const row = await this.prisma.audioPlaybackRequest.findUnique({
+      where: { id },
+      include: { chunks: { orderBy: { sequenceNumber: 'asc' } } },
+    });
+    return row ? { request: toRequest(row), chunks: row.chunks.map(toChunk) } : null;
+  }
+
+  async getChunk(id: string): Promise<(AudioChunk & { campaignId: string }) | null> {
+    const row = await this.prisma.audioChunk.findUnique({
+      where: { id },
+      include: { request: { select: { campaignId: true } } },
+    });
+    return row ? { ...toChunk(row), campaignId: row.request.campaignId } : null;
+  }
+
+  async recentNarration(campaignId: string, limit: number): Promise<string[]> {
+    const rows = await this.prisma.audioPlaybackRequest.findMany({
+      where: { campaignId, status: { in: [RequestStatus.Played, RequestStatus.Playing] } },
+      orderBy: { queueSeq: 'desc' },
+      take: limit,
+      include: { chunks: { orderBy: { sequenceNumber: 'asc' }, select: { text: true } } },
+    });
+    return rows
+      .reverse()
+      .map((r) => r.chunks.map((c) => c.text).join(' '))
+      .filter((t) => t.length > 0);
+  }
+
+  async findExpiredChunks(before: Date, limit: number): Promise<AudioChunk[]> {
+    const rows = await this.prisma.audioChunk.findMany({
+      where: { status: { in: [ChunkStatus.Played, ChunkStatus.Skipped] }, createdAt: { lt: before } },
+      orderBy: { createdAt: 'asc' },
+      take: limit,
+    });
+    return rows.map(toChunk);
+  }
+
+  async deleteChunks(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return (await this.prisma.audioChunk.deleteMany({ where: { id: { in: ids } } })).count;
+  }
+
+  async markStaleConnections(before: Date, at: Date): Promise<number> {
+    const res = await this.prisma.websocketConnection.updateMany({
+      where: { status: 'CONNECTED', lastHeartbeat: { lt: before } },
+      data: { status: 'DISCONNECTED', disconnectedAt: at },
+    });
+    return res.count;
+  }
+}
+
+function toCampaign(row: Rows.Campaign): Campaign {
+  return {
+    id: row.id,
+    name: row.name,
+    guildId: row.guildId,
+    voiceChannelId: row.voiceChannelId,
+    textChannelId: row.textChannelId,
+    dmRoleId: row.dmRoleId,
+    ttsVoice: row.ttsVoice,
+    idleTimeoutSec: row.idleTimeoutSec,
+  };
+}
+
+function toRequest(row: Rows.AudioPlaybackRequest): PlaybackRequest {
+  return {
+    id: row.id,
+    campaignId: row.campaignId,
+    queueSeq: row.queueSeq,
+    mode: row.mode as NarrationMode,
+    text: row.text,
+    status: row.status as RequestStatus,
+    generation: row.generation as GenerationStatus,
+    error: row.error,
+    totalChunks: row.totalChunks,
+    voice: row.voice,
+    createdAt: row.createdAt,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+  };
+}
+
+function toChunk(row: Rows.AudioChunk): AudioChunk {
+  return {
+    id: row.id,
+    requestId: row.requestId,
+    sequenceNumber: row.sequenceNumber,
+    status: row.status as ChunkStatus,
+    text: row.text,
+    opusKey: row.opusKey,
+    opusSizeBytes: row.opusSizeBytes,
+    mp3Key: row.mp3Key,
+    mp3SizeBytes: row.mp3SizeBytes,
+    mimeType: row.mimeType,
+    durationMs: row.durationMs,
+    sampleCount: row.sampleCount,
+    frameCount: row.frameCount,
+    createdAt: row.createdAt,
+    playedAt: row.playedAt,
+  };
+}
+
+export type { ConnectionRecord };

@@ -1,0 +1,391 @@
+/**
+ * Incremental sentence splitter for streamed LLM text.
+ *
+ * Two stages, both fed incrementally and both independent of how the text is
+ * cut into deltas (they wait whenever the next character could change a
+ * decision):
+ * 1. {@link MarkdownStripper} removes the markup an LLM may emit (emphasis,
+ *    code ticks, headings, quotes, bullets, rules) and turns line structure
+ *    into text: a newline that ends a block becomes a hard break (`\n`), a
+ *    newline inside a wrapped paragraph becomes a space.
+ * 2. The sentence stage cuts the clean text at sentence ends that are certain
+ *    (terminator, whitespace, then a character that can start a sentence), at
+ *    hard breaks, and inside over-long sentences at clause boundaries.
+ */
+
+/** Options for {@link createSentenceSplitter}. */
+export interface SentenceSplitterOptions {
+  /** A sentence longer than this is cut at a clause boundary (default 220). */
+  maxChars?: number;
+  /** The first chunk is cut when the first sentence is longer than this, for a fast start (default 100). */
+  firstMaxChars?: number;
+  /** Where a long first sentence is cut: the first clause boundary at or after this many chars (default 40). */
+  firstMinChars?: number;
+}
+
+/** Turns a stream of text deltas into sentences ready for TTS. */
+export interface SentenceSplitter {
+  /** Feeds a delta; returns the sentences that became certainly complete (often none). */
+  push(delta: string): string[];
+  /** Ends the stream; returns whatever is left. The splitter is then ready for a new stream. */
+  flush(): string[];
+}
+
+const TERMINATORS = '.!?…';
+const CLOSERS = `"'”’)]}»`;
+/** Characters that cannot open a sentence even though they are not lowercase. */
+const NON_OPENERS = `,;:.!?…)]}»”’-–—`;
+const OPENERS = `"'“‘([{«`;
+/** Words before a period that never end a sentence. */
+const NON_TERMINAL_ABBREVIATIONS = new Set([
+  'mr',
+  'mrs',
+  'ms',
+  'mme',
+  'mlle',
+  'dr',
+  'st',
+  'mt',
+  'ft',
+  'prof',
+  'capt',
+  'cpt',
+  'gen',
+  'lt',
+  'col',
+  'sgt',
+  'cmdr',
+  'rev',
+  'fr',
+  'hon',
+  'gov',
+  'pres',
+  'messrs',
+  'e.g',
+  'i.e',
+  'cf',
+  'vs',
+  'viz',
+  'approx',
+  'ca',
+  'no',
+  'nos',
+  'vol',
+  'fig',
+  'pp',
+]);
+
+const isSpace = (c: string | undefined): boolean => c !== undefined && /\s/.test(c);
+const isWordChar = (c: string | undefined): boolean => c !== undefined && /[\p{L}\p{N}]/u.test(c);
+const hasAlnum = (s: string): boolean => /[\p{L}\p{N}]/u.test(s);
+const isLower = (c: string): boolean => c !== c.toUpperCase() && c === c.toLowerCase();
+
+/** Splits `text` into sentences in one go (the whole text is the stream). */
+export function splitSentences(text: string, options: SentenceSplitterOptions = {}): string[] {
+  const splitter = createSentenceSplitter(options);
+  return [...splitter.push(text), ...splitter.flush()];
+}
+
+/** Creates a {@link SentenceSplitter}. */
+export function createSentenceSplitter(options: SentenceSplitterOptions = {}): SentenceSplitter {
+  return new StreamingSentenceSplitter(options);
+}
+
+/**
+ * Removes LLM markdown from `text`, keeping the words. Block ends (blank
+ * lines, headings, list items) stay as newlines; wrapped lines are joined.
+ */
+export function stripMarkdown(text: string): string {
+  const stripper = new MarkdownStripper();
+  return (stripper.push(text) + stripper.end()).trim();
+}
+
+class StreamingSentenceSplitter implements SentenceSplitter {
+  readonly #maxChars: number;
+  readonly #firstMaxChars: number;
+  readonly #firstMinChars: number;
+  #stripper = new MarkdownStripper();
+  /** Clean text not yet emitted. */
+  #pending = '';
+  #emittedAny = false;
+
+  constructor(options: SentenceSplitterOptions) {
+    this.#maxChars = Math.max(20, options.maxChars ?? 220);
+    this.#firstMaxChars = Math.max(20, options.firstMaxChars ?? 100);
+    this.#firstMinChars = Math.min(options.firstMinChars ?? 40, this.#firstMaxChars);
+  }
+
+  push(delta: string): string[] {
+    this.#pending += this.#stripper.push(delta);
+    return this.#drain(false);
+  }
+
+  flush(): string[] {
+    this.#pending += this.#stripper.end();
+    const out = this.#drain(true);
+    this.#stripper = new MarkdownStripper();
+    this.#pending = '';
+    this.#emittedAny = false;
+    return out;
+  }
+
+  #drain(final: boolean): string[] {
+    const out: string[] = [];
+    const emit = (s: string): void => {
+      const sentence = s.replace(/\s+/g, ' ').trim();
+      if (sentence) {
+        out.push(sentence);
+        this.#emittedAny = true;
+      }
+    };
+    for (;;) {
+      const first = !this.#emittedAny;
+      const limit = first ? this.#firstMaxChars : this.#maxChars;
+      const boundary = findBoundary(this.#pending);
+      // Without a certain boundary, the sentence is at least this long so far.
+      const known = boundary ? this.#pending.slice(0, boundary.end) : this.#pending.trimEnd();
+      if (known.length > limit) {
+        const cut = chooseCut(known.slice(0, limit + 1), limit, first ? this.#firstMinChars : null);
+        emit(this.#pending.slice(0, cut));
+        this.#pending = this.#pending.slice(cut).replace(/^\s+/, '');
+        continue;
+      }
+      if (boundary) {
+        emit(known);
+        this.#pending = this.#pending.slice(boundary.next);
+        continue;
+      }
+      if (final) {
+        emit(this.#pending);
+        this.#pending = '';
+      }
+      return out;
+    }
+  }
+}
+
+/**
+ * The first certain sentence end in `text`: `end` is where the sentence stops
+ * (after terminators and closing quotes), `next` where the rest starts.
+ * `null` when there is none yet (or it depends on characters not yet arrived).
+ */
+function findBoundary(text: string): { end: number; next: number } | null {
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (ch === '\n') {
+      if (hasAlnum(text.slice(0, i))) return { end: i, next: i + 1 };
+      continue;
+    }
+    if (!TERMINATORS.includes(ch)) continue;
+    let j = i;
+    while (j < text.length && TERMINATORS.includes(text[j] as string)) j++;
+    const run = text.slice(i, j);
+    while (j < text.length && CLOSERS.includes(text[j] as string)) j++;
+    if (j === text.length) return null; // more terminators or closers may follow
+    if (!isSpace(text[j])) {
+      i = j - 1; // "3.14", "e.g.x", '"Hi!"she' are no sentence ends
+      continue;
+    }
+    let m = j;
+    while (m < text.length && isSpace(text[m]) && text[m] !== '\n') m++;
+    if (m === text.length) return null; // wait for the character that decides
+    const next = text[m] as string;
+    const certain =
+      next === '\n' ||
+      (startsSentence(next) &&
+        !(run === '.' && isNonTerminalAbbreviation(text, i)) &&
+        hasAlnum(text.slice(0, j)));
+    if (certain) return { end: j, next: m };
+    i = j - 1;
+  }
+  return null;
+}
+
+function startsSentence(c: string): boolean {
+  if (OPENERS.includes(c)) return true;
+  return !isLower(c) && !NON_OPENERS.includes(c);
+}
+
+/** Is the period at `dot` the end of an abbreviation or initial that never ends a sentence? */
+function isNonTerminalAbbreviation(text: string, dot: number): boolean {
+  let start = dot;
+  while (start > 0 && !isSpace(text[start - 1])) start--;
+  let word = text.slice(start, dot);
+  while (word && OPENERS.includes(word[0] as string)) word = word.slice(1);
+  // Initials: "J.", "J.R.R." (a lone capital before a period is almost never a sentence end).
+  if (/^(?:\p{Lu}\.)*\p{Lu}$/u.test(word)) return true;
+  return NON_TERMINAL_ABBREVIATIONS.has(word.toLowerCase());
+}
+
+/**
+ * Where to cut a sentence longer than `limit`: `text` holds its first
+ * `limit + 1` characters. For the first chunk (`firstMin` set), the first
+ * clause boundary at or after `firstMin` (else the last one past `firstMin / 2`);
+ * otherwise the last clause boundary in the back 60%; failing that the last
+ * space; failing that `limit`.
+ */
+function chooseCut(text: string, limit: number, firstMin: number | null): number {
+  const candidates: number[] = [];
+  for (let k = 0; k < text.length; k++) {
+    const ch = text[k] as string;
+    let c = -1;
+    if (ch === '—' || ch === '–') {
+      c = k + 1;
+    } else if (',;:'.includes(ch) || (TERMINATORS.includes(ch) && ch !== '.')) {
+      c = k + 1;
+    } else if (
+      ch === '.' &&
+      !isNonTerminalAbbreviation(text, k) &&
+      !TERMINATORS.includes(text[k + 1] ?? '')
+    ) {
+      c = k + 1;
+    }
+    if (c < 0) continue;
+    while (c < text.length && CLOSERS.includes(text[c] as string)) c++;
+    const spaced = ch === '—' || ch === '–' || isSpace(text[c]);
+    if (spaced && c <= limit && hasAlnum(text.slice(0, c))) candidates.push(c);
+  }
+  if (firstMin !== null) {
+    // A clause boundary a little early still beats cutting inside a phrase.
+    const early = candidates.find((c) => c >= firstMin) ?? candidates.filter((c) => c >= firstMin / 2).pop();
+    if (early !== undefined) return early;
+  } else {
+    const late = candidates.filter((c) => c >= limit * 0.4).pop();
+    if (late !== undefined) return late;
+  }
+  for (let k = Math.min(limit, text.length - 1); k > 0; k--) {
+    if (isSpace(text[k]) && hasAlnum(text.slice(0, k))) return k;
+  }
+  return limit;
+}
+
+type LineKind = 'plain' | 'heading' | 'item' | 'quote' | 'rule';
+type LineStart = { kind: LineKind; markerLength: number } | 'more';
+
+/**
+ * Incremental markdown remover. Holds back only what the next characters
+ * could still change (a line's first few characters, a newline, an `_`).
+ */
+class MarkdownStripper {
+  #raw = '';
+  #atLineStart = true;
+  #lineKind: LineKind = 'plain';
+  /** Clean text of the current line (for the "short title line" rule). */
+  #line = '';
+  #prevRaw = '';
+
+  /** Feeds raw text; returns the clean text that is certain. */
+  push(delta: string): string {
+    this.#raw += delta.replace(/\r/g, '');
+    return this.#run(false);
+  }
+
+  /** Ends the input; returns the rest. */
+  end(): string {
+    return this.#run(true);
+  }
+
+  #run(final: boolean): string {
+    const raw = this.#raw;
+    let out = '';
+    let i = 0;
+    while (i < raw.length) {
+      if (this.#atLineStart) {
+        let j = i;
+        while (j < raw.length && isSpace(raw[j])) j++;
+        if (j === raw.length) {
+          if (final) i = j;
+          break;
+        }
+        const start = classifyLineStart(raw.slice(j), final);
+        if (start === 'more') {
+          i = j;
+          break;
+        }
+        this.#atLineStart = false;
+        this.#lineKind = start.kind;
+        this.#line = '';
+        this.#prevRaw = ' ';
+        i = j + start.markerLength;
+        continue;
+      }
+      const ch = raw[i] as string;
+      if (ch === '\n') {
+        const decision = this.#lineBreak(raw, i, final);
+        if (decision === null) break;
+        out += decision.text;
+        i = decision.next;
+        this.#atLineStart = true;
+        continue;
+      }
+      if (ch === '*' || ch === '`') {
+        this.#prevRaw = ch;
+        i++;
+        continue;
+      }
+      if (ch === '_') {
+        if (i + 1 === raw.length && !final) break;
+        // Keep snake_case; drop _emphasis_ markers.
+        const keep = isWordChar(this.#prevRaw) && isWordChar(raw[i + 1]);
+        if (keep) {
+          out += ch;
+          this.#line += ch;
+        }
+        this.#prevRaw = ch;
+        i++;
+        continue;
+      }
+      const clean = isSpace(ch) ? ' ' : ch;
+      out += clean;
+      this.#line += clean;
+      this.#prevRaw = ch;
+      i++;
+    }
+    this.#raw = raw.slice(i);
+    return out;
+  }
+
+  /** Decides what the newline at `at` becomes; `null` while the next line is not known well enough. */
+  #lineBreak(raw: string, at: number, final: boolean): { text: string; next: number } | null {
+    const kind = this.#lineKind;
+    if (kind === 'heading' || kind === 'item' || kind === 'rule') return { text: '\n', next: at + 1 };
+    let j = at;
+    let newlines = 0;
+    while (j < raw.length && isSpace(raw[j])) {
+      if (raw[j] === '\n') newlines++;
+      j++;
+    }
+    if (j === raw.length) return final ? { text: '\n', next: j } : null;
+    if (newlines >= 2) return { text: '\n', next: j };
+    const next = classifyLineStart(raw.slice(j), final);
+    if (next === 'more') return null;
+    const first = raw[j + next.markerLength];
+    if (first === undefined && !final) return null;
+    const line = this.#line.trim();
+    const block = next.kind !== 'plain' && next.kind !== 'quote';
+    const quoteEdge = (next.kind === 'quote') !== (kind === 'quote');
+    // A short line with no punctuation before a capital is a title or a verse line, not wrapped prose.
+    const titleLine = line.length < 50 && !/[.!?…,;:—–"'”’)]$/.test(line) && !isLower(first ?? 'a');
+    return { text: block || quoteEdge || titleLine ? '\n' : ' ', next: j };
+  }
+}
+
+/** Classifies the start of a line (`text` starts at its first non-space character). */
+function classifyLineStart(text: string, final: boolean): LineStart {
+  const newline = text.indexOf('\n');
+  const line = newline < 0 ? text : text.slice(0, newline);
+  const complete = newline >= 0 || final;
+  if (/^[-*_][-*_ \t]*$/.test(line)) {
+    if (!complete) return 'more';
+    if (/^([-*_])(?:[ \t]*\1){2,}[ \t]*$/.test(line)) return { kind: 'rule', markerLength: line.length };
+  }
+  if (/^#{1,6}$/.test(line) && !complete) return 'more';
+  const heading = /^#{1,6}(?:[ \t]+|$)/.exec(line);
+  if (heading) return { kind: 'heading', markerLength: heading[0].length };
+  const quote = /^>[ \t>]*/.exec(line);
+  if (quote) return { kind: 'quote', markerLength: quote[0].length };
+  if (/^(?:[-*+•]|\d{1,3}[.)]?)$/.test(line) && !complete) return 'more';
+  const item = /^(?:[-*+•]|\d{1,3}[.)])[ \t]+/.exec(line);
+  if (item) return { kind: 'item', markerLength: item[0].length };
+  return { kind: 'plain', markerLength: 0 };
+}

@@ -1,0 +1,103 @@
+import type { Clock } from '../clock';
+import type { Logger } from '../log';
+import type { AudioStore } from './audio-store';
+import { CampaignDirectory } from './campaigns';
+import { CleanupTask } from './cleanup';
+import { ResilientRepository } from './fallback';
+import { createPlaybackMetrics, type PlaybackMetrics } from './metrics';
+import { recoverStations, type RecoveryReport } from './recovery';
+import type { PlaybackRepository } from './repository';
+import { StationRegistry } from './stations';
+import { PlaybackRequestWriter } from './writer';
+
+/** Options for {@link startPlaybackEngine}. */
+export interface PlaybackEngineOptions {
+  /** The database-backed repository; the engine wraps it in a {@link ResilientRepository}. */
+  repository: PlaybackRepository;
+  store: AudioStore;
+  clock: Clock;
+  log: Logger;
+  metrics?: PlaybackMetrics;
+  gapMs?: number;
+  stallTimeoutMs?: number;
+  retentionMs?: number;
+  heartbeatTimeoutMs?: number;
+  cleanupIntervalMs?: number;
+  dbRetryIntervalMs?: number;
+  /** Journal file for writes made during a database outage. */
+  journalFile?: string;
+}
+
+/** The running playback engine: what the bot, the web companion and the narration pipeline use. */
+export interface PlaybackEngine {
+  repository: ResilientRepository;
+  stations: StationRegistry;
+  writer: PlaybackRequestWriter;
+  campaigns: CampaignDirectory;
+  cleanup: CleanupTask;
+  metrics: PlaybackMetrics;
+  store: AudioStore;
+  recovery: RecoveryReport;
+  /** Stops timers and flushes pending writes. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds the engine and recovers every campaign from storage: replays a
+ * journal left by a crash during an outage, then resumes the stations.
+ */
+export async function startPlaybackEngine(options: PlaybackEngineOptions): Promise<PlaybackEngine> {
+  const metrics = options.metrics ?? createPlaybackMetrics();
+  const log = options.log;
+  const repository = new ResilientRepository(options.repository, {
+    clock: options.clock,
+    log,
+    metrics,
+    ...(options.dbRetryIntervalMs === undefined ? {} : { retryIntervalMs: options.dbRetryIntervalMs }),
+    ...(options.journalFile === undefined ? {} : { journalFile: options.journalFile }),
+  });
+  await repository.recoverJournal();
+  const stations = new StationRegistry({
+    clock: options.clock,
+    log,
+    repository,
+    metrics,
+    ...(options.gapMs === undefined ? {} : { gapMs: options.gapMs }),
+    ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+  });
+  const queueSeqs = await repository.maxQueueSeqs();
+  const writer = new PlaybackRequestWriter({
+    repository,
+    store: options.store,
+    stations,
+    clock: options.clock,
+    log,
+    queueSeqs,
+  });
+  const recovery = await recoverStations(repository, stations, log, new Date(options.clock.now()));
+  const cleanup = new CleanupTask({
+    repository,
+    store: options.store,
+    clock: options.clock,
+    log,
+    retentionMs: options.retentionMs ?? 7 * 24 * 3600 * 1000,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 90_000,
+    ...(options.cleanupIntervalMs === undefined ? {} : { intervalMs: options.cleanupIntervalMs }),
+  });
+  return {
+    repository,
+    stations,
+    writer,
+    campaigns: new CampaignDirectory(repository),
+    cleanup,
+    metrics,
+    store: options.store,
+    recovery,
+    stop: async () => {
+      cleanup.stop();
+      stations.destroy();
+      await repository.flush();
+      repository.close();
+    },
+  };
+}

@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock';
+import { AUDIO_DEBUG, type Logger } from '../log';
+import type { AudioStore } from './audio-store';
+import type { PlaybackRepository } from './repository';
+import type { StationRegistry } from './stations';
+import { transitionChunk, transitionGeneration } from './transitions';
+import {
+  ChunkStatus,
+  GenerationStatus,
+  RequestStatus,
+  type AudioChunk,
+  type EncodedAudio,
+  type NarrationMode,
+  type PlaybackRequest,
+} from './types';
+
+/** Options for {@link PlaybackRequestWriter}. */
+export interface PlaybackRequestWriterOptions {
+  repository: PlaybackRepository;
+  store: AudioStore;
+  stations: StationRegistry;
+  clock: Clock;
+  log: Logger;
+  /** Highest queue position used so far per campaign (from the database at start-up). */
+  queueSeqs?: Map<string, number>;
+}
+
+/** Writing to a request that is already final (skipped, stopped, failed). */
+export class RequestClosedError extends Error {
+  constructor(
+    readonly requestId: string,
+    readonly status: RequestStatus,
+  ) {
+    super(`request ${requestId} is ${status}; it takes no more audio`);
+    this.name = 'RequestClosedError';
+  }
+}
+
+/** A chunk sequence number that is out of range or already used. */
+export class ChunkSequenceError extends Error {
+  constructor(
+    readonly requestId: string,
+    readonly sequenceNumber: number,
+    reason: string,
+  ) {
+    super(`request ${requestId} chunk ${sequenceNumber}: ${reason}`);
+    this.name = 'ChunkSequenceError';
+  }
+}
+
+/** The text and audio of one chunk, as the narration pipeline hands it over. */
+export interface ChunkInput {
+  text: string;
+  audio: EncodedAudio;
+}
+
+interface OpenRequest {
+  request: PlaybackRequest;
+  nextSeq: number;
+  /** Chunks that arrived before their predecessors, waiting for their turn. */
+  waiting: Map<number, { chunk: AudioChunk; done: (err?: unknown) => void }>;
+  /** Serialises commits so rows are written in sequence order. */
+  tail: Promise<void>;
+}
+
+/**
+ * Creates playback requests and stores their chunks (DESIGN.md rules 2, 3, 6).
+ * Audio files are written first, then the row; only then is the station told,
+ * so nothing is announced that isn't durable. Chunks may arrive in any order;
+ * they are committed and announced in sequence order.
+ */
+export class PlaybackRequestWriter {
+  readonly #o: PlaybackRequestWriterOptions;
+  readonly #open = new Map<string, OpenRequest>();
+  readonly #seqs: Map<string, number>;
+  readonly #log: Logger;
+
+  constructor(options: PlaybackRequestWriterOptions) {
+    this.#o = options;
+    this.#seqs = options.queueSeqs ?? new Map();
+    this.#log = options.log;
+  }
+
+  /** Creates a PENDING request at the end of the campaign's queue. */
+  async create(
+    campaignId: string,
+    text: string,
+    options: { mode?: NarrationMode; voice?: string | null; receivedAt?: number } = {},
+  ): Promise<PlaybackRequest> {
+    const queueSeq = (this.#seqs.get(campaignId) ?? 0) + 1;
+    this.#seqs.set(campaignId, queueSeq);
+    const request: PlaybackRequest = {
+      id: randomUUID(),
+      campaignId,
+      queueSeq,
+      mode: options.mode ?? 'say',
+      text,
+      status: RequestStatus.Pending,
+      generation: GenerationStatus.Pending,
+      error: null,
+      totalChunks: null,
+      voice: options.voice ?? null,
+      createdAt: new Date(this.#o.clock.now()),
+      startedAt: null,
+      finishedAt: null,
+    };
+    await this.#o.repository.apply({ op: 'createRequest', request });
+    this.#open.set(request.id, { request, nextSeq: 0, waiting: new Map(), tail: Promise.resolve() });
+    this.#log.info(
+      { request: request.id, campaign: campaignId, mode: request.mode },
+      `${AUDIO_DEBUG} request created`,
+    );
+    this.#o.stations.get(campaignId).enqueue(request, [], options.receivedAt ?? this.#o.clock.now());
+    return request;
+  }
+
+  /** True while the request still takes chunks (not final, not finished generating). */
+  isOpen(requestId: string): boolean {
+    const open = this.#open.get(requestId);
+    return open !== undefined && !isClosed(open.request);
+  }
+
+  /**
+   * Stores chunk `seq` of a request. Resolves once the chunk is committed and
+   * announced (after all earlier chunks). Throws {@link RequestClosedError} if
+   * the request was skipped or stopped meanwhile: the caller should stop.
+   */
+  async addChunk(requestId: string, seq: number, input: ChunkInput): Promise<AudioChunk> {
+    const open = this.#requireOpen(requestId);
+    if (!Number.isInteger(seq) || seq < open.nextSeq || open.waiting.has(seq)) {
+      throw new ChunkSequenceError(requestId, seq, 'already stored or invalid');
+    }
+    const { request } = open;
+    const base = `${request.campaignId}/${request.id}/${String(seq).padStart(4, '0')}`;
+    const chunk: AudioChunk = {
+      id: randomUUID(),
+      requestId,
+      sequenceNumber: seq,
+      status: ChunkStatus.Ready,
+      text: input.text,
+      opusKey: `${base}.opus`,
+      opusSizeBytes: input.audio.opus.byteLength,
+      mp3Key: `${base}.mp3`,
+      mp3SizeBytes: input.audio.mp3.byteLength,
+      mimeType: 'audio/mpeg',
+      durationMs: input.audio.durationMs,
+      sampleCount: input.audio.sampleCount,
+      frameCount: input.audio.mp3FrameCount,
+      createdAt: new Date(this.#o.clock.now()),
+      playedAt: null,
+    };
+    await Promise.all([
+      this.#o.store.put(chunk.opusKey, input.audio.opus),
+      this.#o.store.put(chunk.mp3Key, input.audio.mp3),
+    ]);
+    this.#requireOpen(requestId);
+    return new Promise<AudioChunk>((resolve, reject) => {
+      open.waiting.set(seq, { chunk, done: (err) => (err ? reject(err) : resolve(chunk)) });
+      this.#drain(open);
+    });
+  }
+
+  /** All `totalChunks` chunks are stored: generation is GENERATED. */
+  async complete(requestId: string, totalChunks: number): Promise<void> {
+    const open = this.#requireOpen(requestId);
+    await open.tail;
+    if (open.nextSeq !== totalChunks || open.waiting.size > 0) {
+      throw new ChunkSequenceError(
+        requestId,
+        open.nextSeq,
+        `complete(${totalChunks}) with ${open.nextSeq} stored`,
+      );
+    }
+    if (isClosed(open.request)) throw new RequestClosedError(requestId, open.request.status);
+    const patch = transitionGeneration(open.request, GenerationStatus.Generated, { totalChunks });
+    await this.#o.repository.apply({ op: 'updateRequest', id: requestId, patch });
+    this.#open.delete(requestId);
+    this.#log.info({ request: requestId, totalChunks }, `${AUDIO_DEBUG} generation GENERATED`);
+    this.#o.stations.get(open.request.campaignId).generationChanged(requestId);
+  }
+
+  /** Generation gave up: the request fails (after airing what it already has, if on air). */
+  async fail(requestId: string, error: string): Promise<void> {
+    const open = this.#open.get(requestId);
+    if (!open) return;
+    this.#open.delete(requestId);
+    for (const w of open.waiting.values()) w.done(new RequestClosedError(requestId, RequestStatus.Failed));
+    open.waiting.clear();
+    await open.tail;
+    if (
+      open.request.generation === GenerationStatus.Failed ||
+      open.request.generation === GenerationStatus.Generated
+    ) {
+      return;
+    }
+    const patch = transitionGeneration(open.request, GenerationStatus.Failed, { error });
+    await this.#o.repository.apply({ op: 'updateRequest', id: requestId, patch });
+    this.#log.warn({ request: requestId, error }, `${AUDIO_DEBUG} generation FAILED`);
+    this.#o.stations.get(open.request.campaignId).generationChanged(requestId);
+  }
+
+  async #discardFiles(chunk: AudioChunk): Promise<void> {
+    await Promise.all([this.#o.store.delete(chunk.opusKey), this.#o.store.delete(chunk.mp3Key)]).catch(
+      () => {},
+    );
+  }
+
+  #requireOpen(requestId: string): OpenRequest {
+    const open = this.#open.get(requestId);
+    if (!open) throw new RequestClosedError(requestId, RequestStatus.Failed);
+    if (isClosed(open.request)) {
+      this.#open.delete(requestId);
+      throw new RequestClosedError(requestId, open.request.status);
+    }
+    return open;
+  }
+
+  /** Commits waiting chunks while the next one in sequence is present. */
+  #drain(open: OpenRequest): void {
+    open.tail = open.tail.then(async () => {
+      for (let next = open.waiting.get(open.nextSeq); next; next = open.waiting.get(open.nextSeq)) {
+        open.waiting.delete(open.nextSeq);
+        const { chunk, done } = next;
+        if (isClosed(open.request)) {
+          await this.#discardFiles(chunk);
+          done(new RequestClosedError(open.request.id, open.request.status));
+          continue;
+        }
+        try {
+          await this.#o.repository.apply({ op: 'createChunk', chunk });
+          if (open.request.generation === GenerationStatus.Pending) {
+            const patch = transitionGeneration(open.request, GenerationStatus.Generating);
+            await this.#o.repository.apply({ op: 'updateRequest', id: open.request.id, patch });
+          }
+          open.nextSeq++;
+          if (isClosed(open.request)) {
+            // Skipped while the row was being written: the station won't air it.
+            const patch = transitionChunk(chunk, ChunkStatus.Skipped, new Date(this.#o.clock.now()));
+            await this.#o.repository.apply({ op: 'updateChunk', id: chunk.id, patch });
+            done(new RequestClosedError(open.request.id, open.request.status));
+            continue;
+          }
+          this.#o.stations.get(open.request.campaignId).chunkAdded(chunk);
+          done();
+        } catch (err) {
+          done(err);
+        }
+      }
+    });
+  }
+}
+
+function isClosed(request: PlaybackRequest): boolean {
+  return (
+    request.status === RequestStatus.Played ||
+    request.status === RequestStatus.Failed ||
+    request.status === RequestStatus.Cancelled
+  );
+}

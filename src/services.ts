@@ -1,0 +1,19 @@
+import type { TokenSigner } from './auth';
+import type { Clock } from './clock';
+import type { Config } from './config';
+import type { Logger } from './log';
+import type { NarrationService } from './narration/service';
+import type { PlaybackEngine } from './playback';
+
+/**
+ * What the composition root (main.ts) hands to the bot and the web companion.
+ * One instance per process; nothing here lives in a module global.
+ */
+export interface AppServices {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  engine: PlaybackEngine;
+  narration: NarrationService;
+  tokens: TokenSigner;
+}

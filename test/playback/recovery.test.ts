@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db';
+import { PrismaPlaybackRepository } from '../../src/db/playback-repository';
+import { silentLogger } from '../../src/log';
+import { ChunkStatus, GenerationStatus, INTERRUPTED_GENERATION, RequestStatus } from '../../src/playback';
+import { startTestEngine } from '../support/engine';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** Runs the crash child until it reports chunk 1 of A on air, then SIGKILLs it. */
+async function runAndKill(dataDir: string, audioDir: string): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures/crash-child.ts'), dataDir, audioDir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`child never reached chunk 1: ${err}`)), 90_000);
+    child.stdout.on('data', (d: Buffer) => {
+      if (String(d).includes('CHUNK1')) {
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`child exited early (${code}): ${err}`)));
+  });
+  await new Promise((r) => child.once('exit', r));
+}
+
+it('a new process on the same data directory resumes at the first chunk not PLAYED', async () => {
+  const root = await mkdtemp(path.join(tmpdir(), 'bardcast-crash-'));
+  dirs.push(root);
+  const dataDir = path.join(root, 'pg');
+  const audioDir = path.join(root, 'audio');
+  await runAndKill(dataDir, audioDir);
+
+  const db = await openDatabase({ kind: 'pglite', dataDir }, silentLogger);
+  const repo = new PrismaPlaybackRepository(db.prisma, db.ping);
+  const t = await startTestEngine(repo, { audioDir });
+  try {
+    expect(t.engine.recovery).toEqual({ resumed: 1, requeued: 1, failed: 1 });
+    const station = t.engine.stations.get('c1');
+    const now = station.now();
+    expect(now?.request.text).toBe('A');
+    expect(now?.chunkIndex).toBe(1);
+    expect(now?.offsetMs).toBe(0);
+    expect(now?.positionSec).toBe(1.5);
+    expect(station.queue().map((e) => e.request.text)).toEqual(['A', 'B']);
+
+    await t.engine.repository.flush();
+    const all = await db.prisma.audioPlaybackRequest.findMany({
+      orderBy: { queueSeq: 'asc' },
+      include: { chunks: { orderBy: { sequenceNumber: 'asc' } } },
+    });
+    const c = all.find((r) => r.text === 'C')!;
+    expect(c.status).toBe(RequestStatus.Failed);
+    expect(c.generation).toBe(GenerationStatus.Failed);
+    expect(c.error).toBe(INTERRUPTED_GENERATION);
+    expect(c.chunks.map((x) => x.status)).toEqual([ChunkStatus.Skipped]);
+
+    t.clock.advance(3000 + 400);
+    expect(station.now()?.request.text).toBe('B');
+    t.clock.advance(800);
+    await t.engine.repository.flush();
+    const a = await repo.getRequest(all[0]!.id);
+    expect(a?.request.status).toBe(RequestStatus.Played);
+    expect(a?.chunks.map((x) => x.status)).toEqual([
+      ChunkStatus.Played,
+      ChunkStatus.Played,
+      ChunkStatus.Played,
+    ]);
+  } finally {
+    await t.dispose();
+    await db.close();
+  }
+}, 180_000);

@@ -1,0 +1,241 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ChunkStatus,
+  GenerationStatus,
+  RequestStatus,
+  type AudioChunk,
+  type PlaybackRequest,
+} from '../../src/playback';
+import { backends, openTestDatabase, type TestDatabase } from '../support/db';
+
+const T0 = new Date('2026-11-20T10:00:00.000Z');
+
+function request(id: string, seq: number, over: Partial<PlaybackRequest> = {}): PlaybackRequest {
+  return {
+    id,
+    campaignId: 'c1',
+    queueSeq: seq,
+    mode: 'say',
+    text: `text ${id}`,
+    status: RequestStatus.Pending,
+    generation: GenerationStatus.Pending,
+    error: null,
+    totalChunks: null,
+    voice: null,
+    createdAt: new Date(T0.getTime() + seq),
+    startedAt: null,
+    finishedAt: null,
+    ...over,
+  };
+}
+
+function chunk(id: string, requestId: string, seq: number, over: Partial<AudioChunk> = {}): AudioChunk {
+  return {
+    id,
+    requestId,
+    sequenceNumber: seq,
+    status: ChunkStatus.Ready,
+    text: `sentence ${seq}`,
+    opusKey: `c1/${requestId}/${seq}.opus`,
+    opusSizeBytes: 10,
+    mp3Key: `c1/${requestId}/${seq}.mp3`,
+    mp3SizeBytes: 12,
+    mimeType: 'audio/mpeg',
+    durationMs: 1234.5,
+    sampleCount: 59256,
+    frameCount: 52,
+    createdAt: T0,
+    playedAt: null,
+    ...over,
+  };
+}
+
+describe.each(backends)('PrismaPlaybackRepository on %s', (backend) => {
+  let tdb: TestDatabase;
+  beforeAll(async () => {
+    tdb = await openTestDatabase(backend);
+  });
+  afterAll(async () => {
+    await tdb?.close();
+  });
+  beforeEach(async () => {
+    await tdb.reset();
+    await tdb.repository.apply({
+      op: 'upsertCampaign',
+      campaign: {
+        id: 'c1',
+        name: 'Curse of Strahd',
+        guildId: 'g1',
+        voiceChannelId: null,
+        textChannelId: null,
+        dmRoleId: null,
+        ttsVoice: null,
+        idleTimeoutSec: null,
+      },
+    });
+  });
+
+  it('round-trips campaigns, requests and chunks with every field', async () => {
+    const r = request('11111111-1111-4111-8111-111111111111', 1);
+    await tdb.repository.apply({ op: 'createRequest', request: r });
+    const c = chunk('22222222-2222-4222-8222-222222222222', r.id, 0);
+    await tdb.repository.apply({ op: 'createChunk', chunk: c });
+    expect(await tdb.repository.getRequest(r.id)).toEqual({ request: r, chunks: [c] });
+    expect(await tdb.repository.getChunk(c.id)).toEqual({ ...c, campaignId: 'c1' });
+    expect((await tdb.repository.findCampaignByGuild('g1'))?.name).toBe('Curse of Strahd');
+    expect(await tdb.repository.getCampaign('nope')).toBeNull();
+  });
+
+  it('replaying creates and updates is idempotent (no duplicates)', async () => {
+    const r = request('11111111-1111-4111-8111-111111111111', 1);
+    const c = chunk('22222222-2222-4222-8222-222222222222', r.id, 0);
+    const ops = [
+      { op: 'createRequest', request: r },
+      { op: 'createChunk', chunk: c },
+      { op: 'updateRequest', id: r.id, patch: { status: RequestStatus.Playing, startedAt: T0 } },
+      { op: 'updateChunk', id: c.id, patch: { status: ChunkStatus.Played, playedAt: T0 } },
+    ] as const;
+    for (let i = 0; i < 2; i++) for (const op of ops) await tdb.repository.apply(op);
+    const got = await tdb.repository.getRequest(r.id);
+    expect(got?.chunks).toHaveLength(1);
+    expect(got?.request.status).toBe(RequestStatus.Playing);
+    expect(got?.chunks[0]?.status).toBe(ChunkStatus.Played);
+  });
+
+  it('loads active requests in queue order with chunks in sequence order', async () => {
+    const ids = ['a', 'b', 'c', 'd'].map((x) => `${x.repeat(8)}-0000-4000-8000-000000000000`);
+    await tdb.repository.apply({ op: 'createRequest', request: request(ids[2]!, 3) });
+    await tdb.repository.apply({
+      op: 'createRequest',
+      request: request(ids[0]!, 1, { status: RequestStatus.Playing }),
+    });
+    await tdb.repository.apply({
+      op: 'createRequest',
+      request: request(ids[1]!, 2, { status: RequestStatus.Played }),
+    });
+    await tdb.repository.apply({
+      op: 'createRequest',
+      request: request(ids[3]!, 4, { status: RequestStatus.Cancelled }),
+    });
+    await tdb.repository.apply({
+      op: 'createChunk',
+      chunk: chunk('00000000-0000-4000-8000-000000000002', ids[0]!, 1),
+    });
+    await tdb.repository.apply({
+      op: 'createChunk',
+      chunk: chunk('00000000-0000-4000-8000-000000000001', ids[0]!, 0),
+    });
+    const active = await tdb.repository.loadActiveRequests();
+    expect(active.map((a) => a.request.queueSeq)).toEqual([1, 3]);
+    expect(active[0]?.chunks.map((c) => c.sequenceNumber)).toEqual([0, 1]);
+    expect((await tdb.repository.listHistory('c1', 10)).map((r) => r.queueSeq)).toEqual([4, 2]);
+    expect(await tdb.repository.maxQueueSeqs()).toEqual(new Map([['c1', 4]]));
+  });
+
+  it('refuses a duplicate queue position and a chunk of an unknown request as data errors', async () => {
+    const { isDataError } = await import('../../src/playback');
+    await tdb.repository.apply({
+      op: 'createRequest',
+      request: request('11111111-1111-4111-8111-111111111111', 1),
+    });
+    const dup = tdb.repository.apply({
+      op: 'createRequest',
+      request: request('33333333-3333-4333-8333-333333333333', 1),
+    });
+    await expect(dup).rejects.toSatisfy(isDataError);
+    const orphan = tdb.repository.apply({
+      op: 'createChunk',
+      chunk: chunk('44444444-4444-4444-8444-444444444444', 'missing', 0),
+    });
+    await expect(orphan).rejects.toSatisfy(isDataError);
+  });
+
+  it('finds expired PLAYED/SKIPPED chunks at the retention boundary, never READY ones', async () => {
+    const r = request('11111111-1111-4111-8111-111111111111', 1);
+    await tdb.repository.apply({ op: 'createRequest', request: r });
+    const at = (ms: number) => new Date(T0.getTime() + ms);
+    await tdb.repository.apply({
+      op: 'createChunk',
+      chunk: chunk('00000000-0000-4000-8000-00000000000a', r.id, 0, {
+        status: ChunkStatus.Played,
+        createdAt: at(-1),
+      }),
+    });
+    await tdb.repository.apply({
+      op: 'createChunk',
+      chunk: chunk('00000000-0000-4000-8000-00000000000b', r.id, 1, {
+        status: ChunkStatus.Skipped,
+        createdAt: at(0),
+      }),
+    });
+    await tdb.repository.apply({
+      op: 'createChunk',
+      chunk: chunk('00000000-0000-4000-8000-00000000000c', r.id, 2, {
+        status: ChunkStatus.Ready,
+        createdAt: at(-5000),
+      }),
+    });
+    const expired = await tdb.repository.findExpiredChunks(T0, 100);
+    expect(expired.map((c) => c.sequenceNumber)).toEqual([0]);
+    expect(await tdb.repository.deleteChunks(expired.map((c) => c.id))).toBe(1);
+    expect((await tdb.repository.findExpiredChunks(at(1), 100)).map((c) => c.sequenceNumber)).toEqual([1]);
+  });
+
+  it('records connections, supersedes older ones of the same token and marks silent ones', async () => {
+    const conn = (id: string, hb: Date) => ({
+      id,
+      campaignId: 'c1',
+      tokenId: 'tok',
+      kind: 'PLAYER' as const,
+      status: 'CONNECTED' as const,
+      connectedAt: hb,
+      lastHeartbeat: hb,
+      disconnectedAt: null,
+    });
+    await tdb.repository.apply({ op: 'upsertConnection', connection: conn('k1', T0) });
+    await tdb.repository.apply({
+      op: 'upsertConnection',
+      connection: conn('k2', new Date(T0.getTime() + 60_000)),
+    });
+    await tdb.repository.apply({
+      op: 'supersedeConnections',
+      campaignId: 'c1',
+      tokenId: 'tok',
+      exceptId: 'k2',
+      at: T0,
+    });
+    const r = request('11111111-1111-4111-8111-111111111111', 1);
+    await tdb.repository.apply({ op: 'createRequest', request: r });
+    const c = chunk('22222222-2222-4222-8222-222222222222', r.id, 0);
+    await tdb.repository.apply({ op: 'createChunk', chunk: c });
+    await tdb.repository.apply({
+      op: 'recordDelivery',
+      connectionId: 'k2',
+      chunkId: c.id,
+      field: 'sentAt',
+      at: T0,
+    });
+    await tdb.repository.apply({
+      op: 'recordDelivery',
+      connectionId: 'k2',
+      chunkId: c.id,
+      field: 'playedAt',
+      at: T0,
+    });
+    // A chunk removed by cleanup has nothing to record against: no error.
+    await tdb.repository.apply({
+      op: 'recordDelivery',
+      connectionId: 'k2',
+      chunkId: 'gone',
+      field: 'playedAt',
+      at: T0,
+    });
+    const states = await tdb.db.prisma.connectionPlaybackState.findMany();
+    expect(states).toEqual([
+      { connectionId: 'k2', chunkId: c.id, sentAt: T0, acknowledgedAt: null, playedAt: T0 },
+    ]);
+    expect(await tdb.repository.markStaleConnections(new Date(T0.getTime() + 90_000), T0)).toBe(1);
+    const rows = await tdb.db.prisma.websocketConnection.findMany({ orderBy: { id: 'asc' } });
+    expect(rows.map((x) => x.status)).toEqual(['SUPERSEDED', 'DISCONNECTED']);
+  });
+});

@@ -1,0 +1,55 @@
+import net from 'node:net';
+
+/**
+ * A loopback TCP proxy in front of a real server that a test can cut and
+ * restore: the database outage is a real one (sockets die, connects refused).
+ */
+export class TcpProxy {
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  #up = true;
+
+  private constructor(server: net.Server) {
+    this.#server = server;
+  }
+
+  static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
+    const server = net.createServer((client) => {
+      if (!proxy.#up) {
+        client.destroy();
+        return;
+      }
+      const upstream = net.connect(targetPort, targetHost);
+      for (const s of [client, upstream]) {
+        proxy.#sockets.add(s);
+        s.on('close', () => proxy.#sockets.delete(s));
+        s.on('error', () => {});
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    const proxy = new TcpProxy(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  get port(): number {
+    return (this.#server.address() as net.AddressInfo).port;
+  }
+
+  /** Kills every connection and refuses new ones. */
+  cut(): void {
+    this.#up = false;
+    for (const s of this.#sockets) s.destroy();
+  }
+
+  restore(): void {
+    this.#up = true;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
