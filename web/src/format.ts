@@ -1,0 +1,46 @@
+/** Small pure formatting helpers shared by the pages. */
+import { ConnectionStatus } from './ws-client';
+
+/** `m:ss` for a position in seconds (`–:––` when unknown). */
+export function formatSeconds(sec: number | null): string {
+  if (sec === null || !Number.isFinite(sec)) return '–:––';
+  const whole = Math.max(0, Math.floor(sec));
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')}`;
+}
+
+/** What the connection indicator says. */
+export function connectionLabel(status: ConnectionStatus): string {
+  switch (status) {
+    case ConnectionStatus.Connecting:
+      return 'Connecting…';
+    case ConnectionStatus.Live:
+      return 'Live';
+    case ConnectionStatus.Reconnecting:
+      return 'Reconnecting…';
+    case ConnectionStatus.Stopped:
+      return 'Offline';
+    case ConnectionStatus.Superseded:
+      return 'Open elsewhere';
+  }
+}
+
+/** Cuts `text` to `max` characters on a word boundary when possible, with an ellipsis. */
+export function truncate(text: string, max: number): string {
+  const clean = text.replace(/\s+/g, ' ').trim();
+  if (clean.length <= max) return clean;
+  const cut = clean.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return (space > max * 0.6 ? cut.slice(0, space) : cut) + '…';
+}
+
+/** Human wording of a request status (`PLAYING` → `on air`). */
+export function statusLabel(status: string): string {
+  const labels: Record<string, string> = {
+    PENDING: 'queued',
+    PLAYING: 'on air',
+    PLAYED: 'played',
+    FAILED: 'failed',
+    CANCELLED: 'cancelled',
+  };
+  return labels[status] ?? status.toLowerCase();
+}
