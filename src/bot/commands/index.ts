@@ -1,0 +1,44 @@
+import type { Command } from '../command';
+import { campaignCommand } from './campaign';
+import { joinCommand } from './join';
+import { leaveCommand } from './leave';
+import { listenCommand } from './listen';
+import { narrateCommand } from './narrate';
+import { pauseCommand } from './pause';
+import { queueCommand } from './queue';
+import { resumeCommand } from './resume';
+import { sayCommand } from './say';
+import { skipCommand } from './skip';
+import { stopCommand } from './stop';
+import { voiceCommand } from './voice';
+
+export {
+  campaignCommand,
+  joinCommand,
+  leaveCommand,
+  listenCommand,
+  narrateCommand,
+  pauseCommand,
+  queueCommand,
+  resumeCommand,
+  sayCommand,
+  skipCommand,
+  stopCommand,
+  voiceCommand,
+};
+
+/** Every Bardcast slash command, in the order Discord lists them. */
+export const ALL_COMMANDS: readonly Command[] = [
+  narrateCommand,
+  sayCommand,
+  joinCommand,
+  leaveCommand,
+  skipCommand,
+  stopCommand,
+  pauseCommand,
+  resumeCommand,
+  queueCommand,
+  voiceCommand,
+  listenCommand,
+  campaignCommand,
+];

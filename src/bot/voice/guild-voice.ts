@@ -1,0 +1,279 @@
+import { EventEmitter } from 'node:events';
+import { VoiceConnectionDisconnectReason, VoiceConnectionStatus } from '@discordjs/voice';
+import type { Clock } from '../../clock';
+import type { Logger } from '../../log';
+import type { AudioPlayerPort, ConnectionState, VoiceAdapter, VoiceConnectionPort } from './adapter';
+import { entersState, sleep } from './enters-state';
+
+/** Where one guild's voice presence is. */
+export enum GuildVoiceStatus {
+  /** Joining for the first time. */
+  Connecting = 'connecting',
+  /** Connected; audio reaches the channel. */
+  Ready = 'ready',
+  /** Lost the connection; the library or {@link GuildVoice} is getting it back. */
+  Reconnecting = 'reconnecting',
+  /** Left for good; a new join makes a new GuildVoice. */
+  Destroyed = 'destroyed',
+}
+
+/** Why the bot left a voice channel. */
+export type LeaveReason =
+  | 'left'
+  | 'moved'
+  | 'idle'
+  | 'kicked'
+  | 'channel_gone'
+  | 'rate_limited'
+  | 'reconnect_failed'
+  | 'join_timeout'
+  | 'shutdown'
+  | 'connection_destroyed';
+
+/** A {@link GuildVoice}'s state; fields exist only in the states they belong to. */
+export type GuildVoiceState =
+  | { status: GuildVoiceStatus.Connecting; channelId: string }
+  | { status: GuildVoiceStatus.Ready; channelId: string }
+  | { status: GuildVoiceStatus.Reconnecting; channelId: string; attempt: number }
+  | { status: GuildVoiceStatus.Destroyed; reason: LeaveReason; closeCode?: number };
+
+/** Timing of joins and reconnects. */
+export interface GuildVoiceTiming {
+  /** A first join that is not Ready by then is abandoned. */
+  joinTimeoutMs: number;
+  /** After a disconnect: how long to wait for the library to start reconnecting by itself (a move or a blip). */
+  signalWaitMs: number;
+  /** How long one reconnect may take to reach Ready. */
+  readyTimeoutMs: number;
+  /** `rejoin()` attempts before giving up. */
+  maxRejoinAttempts: number;
+  /** Backoff before attempt n: `min(base · 2^(n-1), max)`. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+/** Defaults for {@link GuildVoiceTiming}. */
+export const DEFAULT_VOICE_TIMING: GuildVoiceTiming = {
+  joinTimeoutMs: 20_000,
+  signalWaitMs: 5_000,
+  readyTimeoutMs: 20_000,
+  maxRejoinAttempts: 5,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 30_000,
+};
+
+/**
+ * Voice close codes after which Discord says not to reconnect: kicked or the
+ * channel deleted (4014), rate limited (4021), call terminated (4022).
+ */
+export const NO_RECONNECT_CODES: ReadonlyMap<number, LeaveReason> = new Map<number, LeaveReason>([
+  [4014, 'kicked'],
+  [4021, 'rate_limited'],
+  [4022, 'channel_gone'],
+]);
+
+/** Options for {@link GuildVoice}. */
+export interface GuildVoiceOptions {
+  guildId: string;
+  channelId: string;
+  adapter: VoiceAdapter;
+  clock: Clock;
+  log: Logger;
+  timing?: Partial<GuildVoiceTiming>;
+}
+
+/** Events of a {@link GuildVoice}. */
+export interface GuildVoiceEvents {
+  stateChange: [oldState: GuildVoiceState, newState: GuildVoiceState];
+}
+
+/**
+ * One guild's VoiceConnection and AudioPlayer, and the lifecycle around them:
+ * join, tell a move or a blip from a real disconnect, rejoin a bounded number
+ * of times with backoff, give up on the close codes that mean "don't", and
+ * clean up. The state changes only in the `state` setter.
+ */
+export class GuildVoice extends EventEmitter<GuildVoiceEvents> {
+  readonly guildId: string;
+  readonly player: AudioPlayerPort;
+  readonly #connection: VoiceConnectionPort;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #timing: GuildVoiceTiming;
+  #state: GuildVoiceState;
+  #recovering = false;
+
+  constructor(options: GuildVoiceOptions) {
+    super();
+    this.guildId = options.guildId;
+    this.#clock = options.clock;
+    this.#log = options.log.child({ guild: options.guildId });
+    this.#timing = { ...DEFAULT_VOICE_TIMING, ...options.timing };
+    this.#state = { status: GuildVoiceStatus.Connecting, channelId: options.channelId };
+    this.player = options.adapter.createPlayer();
+    this.#connection = options.adapter.join(options.guildId, options.channelId);
+    this.#connection.on('stateChange', this.#onConnectionState);
+    this.#connection.on('networkClose', this.#onNetworkClose);
+    this.player.on('error', (err) => this.#log.warn({ err }, 'voice: audio player error'));
+    this.#connection.subscribe(this.player);
+    if (this.#connection.state.status === VoiceConnectionStatus.Ready) this.#markReady();
+  }
+
+  get state(): GuildVoiceState {
+    return this.#state;
+  }
+
+  private set state(next: GuildVoiceState) {
+    const old = this.#state;
+    this.#state = next;
+    if (old.status !== next.status) this.#log.debug({ from: old.status, to: next.status }, 'voice state');
+    this.emit('stateChange', old, next);
+  }
+
+  /** The channel the bot is in or joining; null once destroyed. */
+  get channelId(): string | null {
+    return this.#state.status === GuildVoiceStatus.Destroyed ? null : this.#state.channelId;
+  }
+
+  get ready(): boolean {
+    return this.#state.status === GuildVoiceStatus.Ready;
+  }
+
+  /** Waits for Ready; false (and destroyed) if the join does not complete in time. */
+  async waitReady(timeoutMs = this.#timing.joinTimeoutMs): Promise<boolean> {
+    try {
+      await entersState(this, GuildVoiceStatus.Ready, timeoutMs, this.#clock, [GuildVoiceStatus.Destroyed]);
+      return true;
+    } catch {
+      this.destroy('join_timeout');
+      return false;
+    }
+  }
+
+  /** Leaves the channel and releases the connection and player. Idempotent. */
+  destroy(reason: LeaveReason, closeCode?: number): void {
+    if (this.#state.status === GuildVoiceStatus.Destroyed) return;
+    this.state = {
+      status: GuildVoiceStatus.Destroyed,
+      reason,
+      ...(closeCode === undefined ? {} : { closeCode }),
+    };
+    this.#connection.off('stateChange', this.#onConnectionState);
+    this.#connection.off('networkClose', this.#onNetworkClose);
+    try {
+      this.player.stop(true);
+    } catch (err) {
+      this.#log.debug({ err }, 'voice: player stop during destroy failed');
+    }
+    if (this.#connection.state.status !== VoiceConnectionStatus.Destroyed) this.#connection.destroy();
+  }
+
+  #markReady(): void {
+    const s = this.#state;
+    if (s.status === GuildVoiceStatus.Destroyed) return;
+    const channelId = this.#connection.channelId ?? s.channelId;
+    if (s.status !== GuildVoiceStatus.Ready || s.channelId !== channelId) {
+      this.state = { status: GuildVoiceStatus.Ready, channelId };
+    }
+  }
+
+  readonly #onConnectionState = (_old: ConnectionState, next: ConnectionState): void => {
+    const s = this.#state;
+    if (s.status === GuildVoiceStatus.Destroyed) return;
+    switch (next.status) {
+      case VoiceConnectionStatus.Ready:
+        this.#markReady();
+        break;
+      case VoiceConnectionStatus.Signalling:
+      case VoiceConnectionStatus.Connecting:
+        if (s.status === GuildVoiceStatus.Ready) {
+          this.state = { status: GuildVoiceStatus.Reconnecting, channelId: s.channelId, attempt: 0 };
+        }
+        break;
+      case VoiceConnectionStatus.Disconnected:
+        if (!this.#recovering) void this.#recover();
+        break;
+      case VoiceConnectionStatus.Destroyed:
+        this.destroy('connection_destroyed');
+        break;
+    }
+  };
+
+  readonly #onNetworkClose = (code: number): void => {
+    // 4014 also arrives when the bot is dragged to another channel; #recover tells those apart.
+    if (code === 4014) return;
+    const reason = NO_RECONNECT_CODES.get(code);
+    if (reason) {
+      this.#log.info({ closeCode: code, reason }, 'voice: Discord closed the connection for good');
+      this.destroy(reason, code);
+    }
+  };
+
+  /** After a Disconnected: wait for the library's own reconnect, else rejoin with backoff, else give up. */
+  async #recover(): Promise<void> {
+    this.#recovering = true;
+    const conn = this.#connection;
+    const S = VoiceConnectionStatus;
+    const t = this.#timing;
+    try {
+      this.#setReconnecting(0);
+      try {
+        // A move to another channel or a transient drop: the library signals again by itself.
+        await entersState(conn, [S.Signalling, S.Connecting], t.signalWaitMs, this.#clock, [S.Destroyed]);
+        await entersState(conn, S.Ready, t.readyTimeoutMs, this.#clock, [S.Disconnected, S.Destroyed]);
+        return;
+      } catch {
+        // fall through: a real disconnect
+      }
+      for (let attempt = 1; ; attempt++) {
+        if (this.#isDestroyed()) return;
+        const code = closeCodeOf(conn.state);
+        const final = code === undefined ? undefined : NO_RECONNECT_CODES.get(code);
+        if (final) {
+          this.#log.info(
+            { closeCode: code, reason: final },
+            'voice: disconnected for good; not reconnecting',
+          );
+          this.destroy(final, code);
+          return;
+        }
+        if (attempt > t.maxRejoinAttempts) {
+          this.#log.warn({ attempts: t.maxRejoinAttempts }, 'voice: could not reconnect; giving up');
+          this.destroy('reconnect_failed', code);
+          return;
+        }
+        this.#setReconnecting(attempt);
+        await sleep(this.#clock, Math.min(t.backoffBaseMs * 2 ** (attempt - 1), t.backoffMaxMs));
+        if (this.#isDestroyed()) return;
+        if (conn.state.status === S.Ready) return;
+        this.#log.info({ attempt }, 'voice: rejoining');
+        conn.rejoin();
+        try {
+          await entersState(conn, S.Ready, t.readyTimeoutMs, this.#clock, [S.Disconnected, S.Destroyed]);
+          return;
+        } catch {
+          // next attempt
+        }
+      }
+    } finally {
+      this.#recovering = false;
+    }
+  }
+
+  #setReconnecting(attempt: number): void {
+    const s = this.#state;
+    if (s.status === GuildVoiceStatus.Destroyed) return;
+    this.state = { status: GuildVoiceStatus.Reconnecting, channelId: s.channelId, attempt };
+  }
+
+  #isDestroyed(): boolean {
+    return this.#state.status === GuildVoiceStatus.Destroyed;
+  }
+}
+
+function closeCodeOf(state: ConnectionState): number | undefined {
+  return state.status === VoiceConnectionStatus.Disconnected &&
+    state.reason === VoiceConnectionDisconnectReason.WebSocketClose
+    ? state.closeCode
+    : undefined;
+}

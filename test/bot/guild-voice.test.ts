@@ -1,0 +1,163 @@
+import { VoiceConnectionStatus } from '@discordjs/voice';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  GuildVoice,
+  GuildVoiceStatus,
+  StateWaitError,
+  entersState,
+  type GuildVoiceState,
+} from '../../src/bot/voice';
+import { silentLogger } from '../../src/log';
+import { ManualClock } from '../support/manual-clock';
+import { FakeVoiceAdapter, type FakeConnection } from './support/fake-voice';
+import { advance, settle } from './support/time';
+
+let clock: ManualClock;
+let adapter: FakeVoiceAdapter;
+let states: string[];
+
+function open(timing = {}): { voice: GuildVoice; conn: FakeConnection } {
+  const voice = new GuildVoice({
+    guildId: 'g1',
+    channelId: 'vc-1',
+    adapter,
+    clock,
+    log: silentLogger,
+    timing,
+  });
+  const start = clock.now();
+  voice.on('stateChange', (_o, n: GuildVoiceState) => {
+    const extra =
+      n.status === GuildVoiceStatus.Reconnecting
+        ? ` #${n.attempt}`
+        : n.status === GuildVoiceStatus.Destroyed
+          ? ` ${n.reason}`
+          : n.status === GuildVoiceStatus.Ready
+            ? ` ${n.channelId}`
+            : '';
+    states.push(`${clock.now() - start} ${n.status}${extra}`);
+  });
+  return { voice, conn: adapter.connection() };
+}
+
+beforeEach(() => {
+  clock = new ManualClock();
+  adapter = new FakeVoiceAdapter(() => clock.now());
+  adapter.autoReady = false;
+  states = [];
+});
+
+describe('entersState on a manual clock', () => {
+  it('resolves when the state arrives, rejects on timeout or on a failing state', async () => {
+    const { conn } = open();
+    const ok = entersState(conn, VoiceConnectionStatus.Ready, 1000, clock);
+    conn.ready();
+    await expect(ok).resolves.toBeUndefined();
+    const late = entersState(conn, VoiceConnectionStatus.Signalling, 1000, clock);
+    clock.advance(1000);
+    await expect(late).rejects.toMatchObject({ timedOut: true });
+    const failing = entersState(conn, VoiceConnectionStatus.Signalling, 1000, clock, [
+      VoiceConnectionStatus.Destroyed,
+    ]);
+    conn.destroy();
+    await expect(failing).rejects.toBeInstanceOf(StateWaitError);
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('GuildVoice lifecycle', () => {
+  it('subscribes its one player to the connection and is Ready when the connection is', async () => {
+    const { voice, conn } = open();
+    expect(conn.subscribed).toBe(voice.player);
+    const ready = voice.waitReady();
+    conn.ready();
+    await expect(ready).resolves.toBe(true);
+    expect(states).toEqual(['0 ready vc-1']);
+  });
+
+  it('gives up a first join that does not become Ready in time', async () => {
+    const { voice, conn } = open({ joinTimeoutMs: 3000 });
+    const ready = voice.waitReady();
+    clock.advance(3000);
+    await expect(ready).resolves.toBe(false);
+    expect(voice.state).toMatchObject({ status: GuildVoiceStatus.Destroyed, reason: 'join_timeout' });
+    expect(conn.destroyed).toBe(true);
+  });
+
+  it('treats Disconnected followed by Signalling within 5 s as a move: no rejoin, new channel remembered', async () => {
+    const { voice, conn } = open();
+    conn.ready();
+    conn.disconnect(4014); // Discord closes the old session when the bot is dragged
+    await settle();
+    clock.advance(1200);
+    conn.signalling();
+    conn.ready('vc-2');
+    await settle();
+    expect(conn.rejoins).toBe(0);
+    expect(voice.state).toEqual({ status: GuildVoiceStatus.Ready, channelId: 'vc-2' });
+    expect(states).toEqual(['0 ready vc-1', '0 reconnecting #0', '1200 ready vc-2']);
+  });
+
+  it('rejoins after a real drop with backoff and recovers', async () => {
+    const { voice, conn } = open();
+    conn.ready();
+    conn.onRejoin = (c) => clock.setTimeout(() => c.ready(), 300);
+    conn.disconnect(4006);
+    await advance(clock, 5000 + 1000 + 300);
+    expect(conn.rejoins).toBe(1);
+    expect(voice.ready).toBe(true);
+    expect(states).toEqual(['0 ready vc-1', '0 reconnecting #0', '5000 reconnecting #1', '6300 ready vc-1']);
+  });
+
+  it('gives up after the bounded number of rejoins and cleans up', async () => {
+    const { voice, conn } = open({ maxRejoinAttempts: 3, readyTimeoutMs: 2000 });
+    conn.ready();
+    conn.disconnect(); // adapter unavailable; every rejoin goes nowhere
+    await advance(clock, 5000 + (1000 + 2000) + (2000 + 2000) + (4000 + 2000) + 100);
+    expect(conn.rejoins).toBe(3);
+    expect(voice.state).toMatchObject({ status: GuildVoiceStatus.Destroyed, reason: 'reconnect_failed' });
+    expect(conn.destroyed).toBe(true);
+    expect(adapter.player().calls.at(-1)).toMatch(/stop force$/);
+    expect(states.slice(1)).toEqual([
+      '0 reconnecting #0',
+      '5000 reconnecting #1',
+      '8000 reconnecting #2',
+      '12000 reconnecting #3',
+      '18000 destroyed reconnect_failed',
+    ]);
+  });
+
+  it('does not reconnect after 4014 (kicked or channel deleted) once no move follows', async () => {
+    const { voice, conn } = open();
+    conn.ready();
+    conn.disconnect(4014);
+    await advance(clock, 5000);
+    expect(conn.rejoins).toBe(0);
+    expect(voice.state).toEqual({ status: GuildVoiceStatus.Destroyed, reason: 'kicked', closeCode: 4014 });
+    expect(conn.destroyed).toBe(true);
+  });
+
+  it.each([
+    [4021, 'rate_limited'],
+    [4022, 'channel_gone'],
+  ])('gives up at once on close code %i (%s), although the library would retry', async (code, reason) => {
+    const { voice, conn } = open();
+    conn.ready();
+    // @discordjs/voice handles the close first (it signals to rejoin by itself), then tells us.
+    conn.signalling();
+    conn.networkClose(code);
+    await settle();
+    expect(voice.state).toEqual({ status: GuildVoiceStatus.Destroyed, reason, closeCode: code });
+    expect(conn.destroyed).toBe(true);
+    expect(conn.rejoins).toBe(0);
+    await advance(clock, 60_000, 5000);
+    expect(conn.rejoins).toBe(0);
+  });
+
+  it('follows a connection destroyed from outside', () => {
+    const { voice, conn } = open();
+    conn.ready();
+    conn.destroy();
+    expect(voice.state).toMatchObject({ status: GuildVoiceStatus.Destroyed, reason: 'connection_destroyed' });
+  });
+});

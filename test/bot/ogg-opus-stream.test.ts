@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { scanOggOpus } from '../../src/media';
+import { InvalidChunkAudioError, OggOpusJoiner, readOpusChunk } from '../../src/bot/voice';
+import { demuxTags, oggOpusOf, packetCount } from './support/opus';
+
+const range = (tag: number, from: number, to: number): string[] =>
+  Array.from({ length: to - from }, (_, i) => `${tag}:${from + i}`);
+
+describe('OggOpusJoiner (one continuous stream per request)', () => {
+  it("a naive concatenation loses every chunk after the first in prism-media's OggDemuxer", async () => {
+    // This is why the sink re-pages: the demuxer locks onto the first serial.
+    const naive = Buffer.concat([oggOpusOf(100, 1), oggOpusOf(100, 2)]);
+    const tags = await demuxTags(naive);
+    expect(tags).toEqual(range(1, 0, packetCount(100)));
+  });
+
+  it('joined chunks demux to every packet of every chunk, in order, with no header packets between', async () => {
+    const joiner = new OggOpusJoiner(42);
+    const parts = [oggOpusOf(1000, 1), oggOpusOf(420, 2), oggOpusOf(2500, 3)].map(
+      (c) => joiner.append(c).bytes,
+    );
+    const tags = await demuxTags(Buffer.concat(parts));
+    expect(tags).toEqual([
+      ...range(1, 0, packetCount(1000)),
+      ...range(2, 0, packetCount(420)),
+      ...range(3, 0, packetCount(2500)),
+    ]);
+  });
+
+  it('writes a valid single logical stream: one serial, running sequence and granule, CRCs that verify', () => {
+    const joiner = new OggOpusJoiner(7);
+    const bytes = Buffer.concat([
+      joiner.append(oggOpusOf(1000, 1)).bytes,
+      joiner.append(oggOpusOf(1000, 2)).bytes,
+    ]);
+    const info = scanOggOpus(bytes); // verifies CRCs by default
+    expect(info?.serial).toBe(7);
+    expect(info?.packetCount).toBe(2 * packetCount(1000));
+    expect(info?.lastGranule).toBe(2 * packetCount(1000) * 960);
+    expect(info?.head.preSkip).toBe(312);
+  });
+
+  it('late start drops the packets before the offset (packet boundary at or before it)', async () => {
+    const joiner = new OggOpusJoiner();
+    const first = joiner.append(oggOpusOf(2000, 5), { skipMs: 500 });
+    // 500 ms playable + 312 pre-skip samples = 24312 samples: 25 whole packets end before it.
+    expect(first.packets).toBe(packetCount(2000) - 25);
+    const tags = await demuxTags(Buffer.concat([first.bytes, joiner.append(oggOpusOf(100, 6)).bytes]));
+    expect(tags[0]).toBe('5:25');
+    expect(tags.at(-1)).toBe(`6:${packetCount(100) - 1}`);
+  });
+
+  it('rejects bytes that are not Ogg Opus', () => {
+    expect(() => readOpusChunk(Buffer.from('OggS-x-1000'))).toThrow(InvalidChunkAudioError);
+  });
+});

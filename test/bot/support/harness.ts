@@ -1,0 +1,143 @@
+import { Writable } from 'node:stream';
+import { PermissionFlagsBits } from 'discord.js';
+import { TokenSigner } from '../../../src/auth';
+import {
+  ALL_COMMANDS,
+  CommandRegistry,
+  VoiceManager,
+  dispatchAutocomplete,
+  dispatchCommand,
+  type BackgroundTask,
+  type BotDeps,
+  type DispatchOutcome,
+  type GuildVoiceTiming,
+} from '../../../src/bot';
+import { createLogger } from '../../../src/log';
+import type { TestDatabase } from '../../support/db';
+import { startTestEngine, type TestEngine } from '../../support/engine';
+import { FakeAutocomplete, FakeInteraction, type FakeInteractionInit } from './fake-interaction';
+import { FakeNarration } from './fake-narration';
+import { FakeVoiceAdapter } from './fake-voice';
+
+export const GUILD = { id: 'guild-1', name: 'The Table' };
+export const CAMPAIGN_ID = `g${GUILD.id}`;
+export const DM_ROLE = 'role-dm';
+export const VOICE_CHANNEL = 'vc-1';
+export const TOKEN_SECRET = 'a-test-secret-of-32-characters!!';
+
+/** Callers: a member with the DM role, a server manager, an admin, a plain player. */
+export const AS_DM = {
+  roles: [DM_ROLE],
+  voiceChannelId: VOICE_CHANNEL,
+} satisfies Partial<FakeInteractionInit>;
+export const AS_MANAGER = {
+  permissions: [PermissionFlagsBits.ManageGuild],
+} satisfies Partial<FakeInteractionInit>;
+export const AS_ADMIN = {
+  permissions: [PermissionFlagsBits.Administrator],
+} satisfies Partial<FakeInteractionInit>;
+export const AS_PLAYER = {
+  roles: ['role-player'],
+  voiceChannelId: VOICE_CHANNEL,
+} satisfies Partial<FakeInteractionInit>;
+
+/** A structured log line. */
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** The real registry and dispatcher on the real engine (PGlite, manual clock), with fakes at the seams. */
+export interface BotHarness {
+  t: TestEngine;
+  narration: FakeNarration;
+  adapter: FakeVoiceAdapter;
+  voice: VoiceManager;
+  deps: BotDeps;
+  registry: CommandRegistry;
+  logs: LogLine[];
+  tokens: TokenSigner;
+  run(init: FakeInteractionInit): Promise<{ i: FakeInteraction; outcome: DispatchOutcome }>;
+  autocomplete(command: string, focused: string): Promise<FakeAutocomplete>;
+  dispose(): Promise<void>;
+}
+
+/** Options for {@link startHarness}. */
+export interface HarnessOptions {
+  llmAvailable?: boolean;
+  /** Campaign settings to start with (the bot's guild campaign is created with the DM role set). */
+  dmRoleId?: string | null;
+  timing?: Partial<GuildVoiceTiming>;
+}
+
+export async function startHarness(tdb: TestDatabase, options: HarnessOptions = {}): Promise<BotHarness> {
+  await tdb.reset();
+  const t = await startTestEngine(tdb.repository);
+  const logs: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim()) logs.push(JSON.parse(line) as LogLine);
+      cb();
+    },
+  });
+  const log = createLogger({ level: 'debug', destination: sink });
+  const narration = new FakeNarration(t.engine.writer, options.llmAvailable ?? true);
+  const adapter = new FakeVoiceAdapter(() => t.clock.now());
+  const voice = new VoiceManager({
+    adapter,
+    stations: t.engine.stations,
+    campaigns: t.engine.campaigns,
+    store: t.engine.store,
+    clock: t.clock,
+    log,
+    ...(options.timing ? { timing: options.timing } : {}),
+  });
+  await t.engine.campaigns.ensure(CAMPAIGN_ID, {
+    guildId: GUILD.id,
+    name: GUILD.name,
+    dmRoleId: options.dmRoleId === undefined ? DM_ROLE : options.dmRoleId,
+  });
+  const tokens = new TokenSigner(TOKEN_SECRET);
+  const deps: BotDeps = {
+    log,
+    clock: t.clock,
+    stations: t.engine.stations,
+    campaigns: t.engine.campaigns,
+    repository: t.engine.repository,
+    narration,
+    tokens,
+    publicUrl: 'https://bardcast.example',
+    tokenTtlHours: 24,
+    voice,
+    progressEditIntervalMs: 1000,
+    tasks: new Set<BackgroundTask>(),
+  };
+  const registry = new CommandRegistry(ALL_COMMANDS);
+  return {
+    t,
+    narration,
+    adapter,
+    voice,
+    deps,
+    registry,
+    logs,
+    tokens,
+    run: async (init) => {
+      const i = new FakeInteraction(init);
+      const outcome = await dispatchCommand(i, registry, deps);
+      return { i, outcome };
+    },
+    autocomplete: async (command, focused) => {
+      const a = new FakeAutocomplete(command, focused);
+      await dispatchAutocomplete(a, registry, deps);
+      return a;
+    },
+    dispose: async () => {
+      for (const task of [...deps.tasks]) task.stop();
+      voice.close();
+      await t.dispose();
+    },
+  };
+}
