@@ -1,0 +1,289 @@
+/**
+ * Narration pipeline benchmark: time to first audio (TTFA) against the
+ * pipeline floor and a serial baseline. Run with `npx tsx bench/narration.ts`
+ * (options: `--runs 5`). Prints a Markdown table; not a timed test.
+ *
+ * Everything is real except the model: the `openai` SDK talks to the fake
+ * OpenAI server (LLM first token 300 ms then 30 tokens/s; TTS 250 ms + 0.2 ×
+ * audio length), OpenAI TTS provider, ffmpeg encoder, writer, on-disk PGlite,
+ * audio files, station, all on the real clock.
+ *
+ * - TTFA: prompt received → the request's first chunk on air (station event).
+ * - Floor: first-sentence LLM time (LLM call → the splitter emits sentence 1)
+ *   + its TTS time + its encode time, each measured in the same run.
+ * - Serial baseline: the whole text first, then TTS + encode sentence by
+ *   sentence; its TTFA is when its first chunk goes on air.
+ * - Underruns: the station's underrun counter while the narration was on air.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { systemClock } from '../src/clock';
+import { openDatabase } from '../src/db';
+import { PrismaPlaybackRepository } from '../src/db/playback-repository';
+import { silentLogger } from '../src/log';
+import {
+  FakeOpenAiServer,
+  FfmpegAudioEncoder,
+  NarrationPipeline,
+  OpenAiLlmClient,
+  OpenAiTtsProvider,
+  resolveFfmpeg,
+  splitSentences,
+  type LlmClient,
+  type PipelineTraceEvent,
+  type SentenceSplitterOptions,
+} from '../src/narration';
+import {
+  createPlaybackMetrics,
+  FileAudioStore,
+  startPlaybackEngine,
+  type PlaybackEngine,
+} from '../src/playback';
+
+const CAMPAIGN = 'bench';
+const PROMPT = 'The party descends into the old crypt.';
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+
+interface PipelineRun {
+  ttfa: number;
+  floor: number;
+  llm: number;
+  /** Of `llm`: the wait after sentence 1's last character arrived until the splitter was sure it had ended. */
+  splitterWait: number;
+  tts: number;
+  encode: number;
+  /** Prompt received → LLM call made (request row + story history). */
+  preLlm: number;
+  /** Encode done → on air (audio files, chunk row, station). */
+  commit: number;
+  underruns: number;
+  firstSentenceChars: number;
+}
+
+interface Ctx {
+  engine: PlaybackEngine;
+  server: FakeOpenAiServer;
+  llm: LlmClient;
+  tts: OpenAiTtsProvider;
+  encoder: FfmpegAudioEncoder;
+}
+
+/** An LLM wrapper that timestamps every delta (to see how long the splitter waited). */
+function timedLlm(inner: LlmClient, deltas: Array<{ at: number; text: string }>): LlmClient {
+  return {
+    async *streamNarration(request) {
+      for await (const text of inner.streamNarration(request)) {
+        deltas.push({ at: Date.now(), text });
+        yield text;
+      }
+    },
+  };
+}
+
+/** Resolves with the clock time the next request goes on air (runs are one at a time). */
+function onAir(engine: PlaybackEngine): Promise<number> {
+  return new Promise((resolve) => {
+    const listener = (e: { startedAt: number }) => {
+      engine.stations.off('requestStarted', listener);
+      resolve(e.startedAt);
+    };
+    engine.stations.on('requestStarted', listener);
+  });
+}
+
+async function underrunCount(engine: PlaybackEngine): Promise<number> {
+  return (await engine.metrics.stationUnderruns.get()).values[0]?.value ?? 0;
+}
+
+async function pipelineRun(ctx: Ctx, splitter?: SentenceSplitterOptions): Promise<PipelineRun> {
+  const trace: PipelineTraceEvent[] = [];
+  const deltas: Array<{ at: number; text: string }> = [];
+  const service = new NarrationPipeline({
+    engine: ctx.engine,
+    llm: timedLlm(ctx.llm, deltas),
+    tts: ctx.tts,
+    encoder: ctx.encoder,
+    concurrency: 3,
+    clock: systemClock,
+    onTrace: (e) => trace.push(e),
+    ...(splitter ? { splitter } : {}),
+  });
+  const underrunsBefore = await underrunCount(ctx.engine);
+  const aired = onAir(ctx.engine);
+  const receivedAt = Date.now();
+  const handle = await service.start({
+    campaignId: CAMPAIGN,
+    text: PROMPT,
+    mode: 'narrate',
+    requestedBy: 'bench',
+    receivedAt,
+  });
+  const progress = await handle.done;
+  if (progress.phase !== 'done') throw new Error(`narration ${progress.phase}: ${progress.error ?? ''}`);
+  const airedAt = await aired;
+  // Every chunk is stored: no underrun can happen any more for this narration.
+  const underruns = (await underrunCount(ctx.engine)) - underrunsBefore;
+  ctx.engine.stations.get(CAMPAIGN).stop();
+  await service.close();
+
+  const at = (type: PipelineTraceEvent['type'], seq?: number): number => {
+    const e = trace.find((x) => x.type === type && (seq === undefined || ('seq' in x && x.seq === seq)));
+    if (!e) throw new Error(`no ${type} event`);
+    return e.at;
+  };
+  const first = trace.find((e) => e.type === 'sentence' && e.seq === 0) as { text: string; at: number };
+  // When did the text of sentence 1 (up to its terminator) arrive?
+  let received = '';
+  let complete = first.at;
+  const core = first.text.replace(/\s+/g, '');
+  for (const d of deltas) {
+    received += d.text;
+    if (received.replace(/\s+/g, '').length >= core.length) {
+      complete = d.at;
+      break;
+    }
+  }
+  const llm = first.at - at('llm-start');
+  const tts = at('tts-end', 0) - at('tts-start', 0);
+  const encode = at('encode-end', 0) - at('encode-start', 0);
+  return {
+    ttfa: airedAt - receivedAt,
+    floor: llm + tts + encode,
+    llm,
+    splitterWait: first.at - complete,
+    tts,
+    encode,
+    preLlm: at('llm-start') - receivedAt,
+    commit: airedAt - at('encode-end', 0),
+    underruns,
+    firstSentenceChars: first.text.length,
+  };
+}
+
+/** The simple bot: whole text first, then each sentence in turn; TTFA = its first chunk on air. */
+async function serialRun(ctx: Ctx): Promise<number> {
+  const { writer } = ctx.engine;
+  const receivedAt = Date.now();
+  const request = await writer.create(CAMPAIGN, PROMPT, {
+    mode: 'narrate',
+    voice: ctx.tts.defaultVoice,
+    receivedAt,
+  });
+  const aired = onAir(ctx.engine);
+  let text = '';
+  for await (const delta of ctx.llm.streamNarration({ prompt: PROMPT })) text += delta;
+  const [first] = splitSentences(text);
+  if (!first) throw new Error('no text');
+  const audio = await ctx.tts.synthesize({ text: first });
+  const encoded = await ctx.encoder.encode(audio);
+  await writer.addChunk(request.id, 0, { text: first, audio: encoded });
+  const ttfa = (await aired) - receivedAt;
+  // The rest would follow one by one; the baseline's first audio is what is compared.
+  ctx.engine.stations.get(CAMPAIGN).stop();
+  await writer.fail(request.id, 'benchmark: serial baseline stops after its first chunk');
+  return ttfa;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const max = (xs: number[]): number => Math.max(...xs);
+const ms = (x: number): string => `${Math.round(x)}`;
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bardcast-bench-'));
+  const db = await openDatabase({ kind: 'pglite', dataDir: path.join(dir, 'pg') }, silentLogger);
+  const engine = await startPlaybackEngine({
+    repository: new PrismaPlaybackRepository(db.prisma, db.ping),
+    store: new FileAudioStore(path.join(dir, 'audio')),
+    clock: systemClock,
+    log: silentLogger,
+    metrics: createPlaybackMetrics(),
+    cleanupIntervalMs: 3_600_000,
+  });
+  await engine.campaigns.ensure(CAMPAIGN, { name: 'Benchmark' });
+  const server = new FakeOpenAiServer({
+    firstTokenLatencyMs: 300,
+    tokensPerSec: 30,
+    ttsBaseLatencyMs: 250,
+    ttsRealtimeFactor: 0.2,
+  });
+  const { url } = await server.start();
+  const ffmpeg = resolveFfmpeg();
+  const ctx: Ctx = {
+    engine,
+    server,
+    llm: new OpenAiLlmClient({ apiKey: 'sk-bench', baseURL: url }),
+    tts: new OpenAiTtsProvider({ apiKey: 'sk-bench', baseURL: url }),
+    encoder: new FfmpegAudioEncoder({ ffmpegPath: ffmpeg.path }),
+  };
+  try {
+    process.stderr.write(`ffmpeg: ${ffmpeg.source}; warming up…\n`);
+    await pipelineRun(ctx);
+    await serialRun(ctx);
+
+    const pipeline: PipelineRun[] = [];
+    const short: PipelineRun[] = [];
+    const serial: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      process.stderr.write(`run ${i + 1}/${RUNS}\n`);
+      pipeline.push(await pipelineRun(ctx));
+      serial.push(await serialRun(ctx));
+      short.push(await pipelineRun(ctx, { firstMaxChars: 60 }));
+    }
+    report(pipeline, serial, short);
+  } finally {
+    await server.stop();
+    await engine.stop();
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function report(pipeline: PipelineRun[], serial: number[], short: PipelineRun[]): void {
+  const lines: string[] = [];
+  const target = (r: PipelineRun): number => 1.05 * r.floor + 30;
+  lines.push(
+    `Runs: ${pipeline.length}; 6-sentence narration (${pipeline[0]?.firstSentenceChars ?? 0}-char first sentence), all times ms.`,
+    '',
+    '| run | TTFA | floor | = LLM to sentence 1 | + TTS | + encode | TTFA − floor | target (1.05 × floor + 30) | met | serial TTFA | underruns on air |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: |',
+  );
+  pipeline.forEach((r, i) => {
+    lines.push(
+      `| ${i + 1} | ${ms(r.ttfa)} | ${ms(r.floor)} | ${ms(r.llm)} | ${ms(r.tts)} | ${ms(r.encode)} | ${ms(r.ttfa - r.floor)} | ${ms(target(r))} | ${r.ttfa <= target(r) ? 'yes' : 'NO'} | ${ms(serial[i] ?? NaN)} | ${r.underruns} |`,
+    );
+  });
+  const col = (f: (r: PipelineRun) => number) => pipeline.map(f);
+  for (const [name, agg] of [
+    ['median', median],
+    ['max', max],
+  ] as const) {
+    lines.push(
+      `| **${name}** | ${ms(agg(col((r) => r.ttfa)))} | ${ms(agg(col((r) => r.floor)))} | ${ms(agg(col((r) => r.llm)))} | ${ms(agg(col((r) => r.tts)))} | ${ms(agg(col((r) => r.encode)))} | ${ms(agg(col((r) => r.ttfa - r.floor)))} | ${ms(agg(col(target)))} | ${pipeline.every((r) => r.ttfa <= target(r)) ? 'all' : 'not all'} | ${ms(agg(serial))} | ${agg(col((r) => r.underruns))} |`,
+    );
+  }
+  lines.push(
+    '',
+    'Where TTFA − floor goes (median): ' +
+      `prompt → LLM call ${ms(median(col((r) => r.preLlm)))} ms (request row and story history, in parallel); ` +
+      `encode done → on air ${ms(median(col((r) => r.commit)))} ms (two audio files, chunk row, generation update, station). ` +
+      `Inside the floor's LLM part, the splitter waited ${ms(median(col((r) => r.splitterWait)))} ms after sentence 1's last character ` +
+      '(for the next character, which proves the sentence ended).',
+    '',
+    `Same pipeline with the first chunk capped at 60 characters (\`firstMaxChars: 60\`, first chunk ${short[0]?.firstSentenceChars ?? 0} chars): ` +
+      `TTFA median ${ms(median(short.map((r) => r.ttfa)))} ms, max ${ms(max(short.map((r) => r.ttfa)))} ms; ` +
+      `floor median ${ms(median(short.map((r) => r.floor)))} ms; ` +
+      `target met in ${short.filter((r) => r.ttfa <= target(r)).length}/${short.length}; underruns ${max(short.map((r) => r.underruns))}.`,
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,512 @@
+/**
+ * The narration pipeline (DESIGN.md "Data flow"): LLM text stream → sentence
+ * splitter → TTS in a bounded pool → encode once → `addChunk` in sequence
+ * order. The first sentence goes to TTS the moment the splitter emits it, so
+ * it is on air while the rest is still being written and spoken.
+ *
+ * Each narration owns an AbortController: a skip/stop/stall on the station,
+ * a final failure, or shutdown aborts the LLM stream and every TTS and encode
+ * call in flight, and nothing new starts, so no money is spent on audio nobody
+ * will hear.
+ */
+import { systemClock, type Clock } from '../clock';
+import { silentLogger, type Logger } from '../log';
+import {
+  RequestClosedError,
+  RequestStatus,
+  type EndReason,
+  type PlaybackEngine,
+  type PlaybackRequest,
+} from '../playback';
+import type { AudioEncoder } from './encoder';
+import type { LlmClient } from './llm';
+import { NarrationProgressTracker } from './progress';
+import type { RateLimiter } from './rate-limit';
+import { abortReason, describeError, isAbortError, RetryExhaustedError } from './retry';
+import {
+  RateLimitedError,
+  UnknownVoiceError,
+  type NarrationHandle,
+  type NarrationInput,
+  type NarrationService,
+} from './service';
+import { createSentenceSplitter, type SentenceSplitterOptions } from './splitter';
+import { TaskPool } from './task-pool';
+import { TtsError, type TtsProvider } from './tts/types';
+
+/** The parts of the playback engine the pipeline writes to and listens on. */
+export type NarrationEngine = Pick<PlaybackEngine, 'writer' | 'stations' | 'campaigns' | 'metrics'> & {
+  repository: Pick<PlaybackEngine['repository'], 'recentNarration'>;
+};
+
+/** A timestamped step of one narration (benchmarks and debugging). `at` is clock time in ms. */
+export type PipelineTraceEvent = { narration: number; at: number } & (
+  | { type: 'accepted'; requestId: string }
+  | { type: 'llm-start' }
+  | { type: 'sentence'; seq: number; text: string }
+  | { type: 'text-complete'; total: number }
+  | { type: 'tts-start'; seq: number }
+  | { type: 'tts-end'; seq: number }
+  | { type: 'encode-start'; seq: number }
+  | { type: 'encode-end'; seq: number; durationMs: number }
+  | { type: 'committed'; seq: number }
+);
+
+/** Options for {@link NarrationPipeline}. */
+export interface NarrationPipelineOptions {
+  engine: NarrationEngine;
+  tts: TtsProvider;
+  encoder: AudioEncoder;
+  /** Writes `narrate` prompts; without one, prompts are spoken verbatim. */
+  llm?: LlmClient | null | undefined;
+  /** Sentences between TTS start and commit at once, over all narrations (default 3). */
+  concurrency?: number;
+  /** Keyed by `requestedBy`; none means no limit. */
+  rateLimiter?: RateLimiter | null | undefined;
+  /** Earlier narrations of the campaign given to the LLM as context (default 5). */
+  historyRequests?: number;
+  /** Longest wait for that history before writing without it (default 500 ms). */
+  historyTimeoutMs?: number;
+  splitter?: SentenceSplitterOptions;
+  clock?: Clock;
+  logger?: Logger;
+  /** Called at each step of each narration (benchmarks). */
+  onTrace?: (event: PipelineTraceEvent) => void;
+}
+
+/** The text of a narration is empty (nothing to speak). */
+export class EmptyNarrationError extends Error {
+  override readonly name = 'EmptyNarrationError';
+  constructor() {
+    super('nothing to narrate: the text is empty');
+  }
+}
+
+/** The reason a narration was aborted by shutdown. */
+export const SHUTDOWN_REASON = 'generation interrupted: Bardcast is shutting down';
+
+/** A failure of one stage, kept with where it happened for the request's `error`. */
+class StageError extends Error {
+  override readonly name = 'StageError';
+  constructor(
+    readonly stage: 'llm' | 'tts' | 'encode' | 'store',
+    readonly seq: number,
+    override readonly cause: unknown,
+  ) {
+    super(describeStageFailure(stage, seq, cause), { cause });
+  }
+}
+
+/** The station ended the request (skip, stop, stall) while it was being generated. */
+class RequestEndedError extends Error {
+  override readonly name = 'AbortError';
+  constructor(
+    readonly status: RequestStatus,
+    readonly reason: EndReason,
+  ) {
+    super(`request ended on the station: ${reason}`);
+  }
+}
+
+/** A request's `error` text: short, says which step gave up and why. */
+function describeStageFailure(stage: StageError['stage'], seq: number, cause: unknown): string {
+  const sentence = `sentence ${seq + 1}`;
+  switch (stage) {
+    case 'llm':
+      return cause instanceof Error && cause.name === 'LlmError'
+        ? cause.message
+        : `LLM failed: ${describeError(cause)}`;
+    case 'tts': {
+      const exhausted = cause instanceof TtsError ? cause.cause : undefined;
+      if (exhausted instanceof RetryExhaustedError) {
+        return `TTS failed after ${exhausted.attempts} attempts on ${sentence}: ${describeError(exhausted.cause)}`;
+      }
+      return `TTS failed on ${sentence}: ${describeError(cause)}`;
+    }
+    case 'encode':
+      return `encoding failed on ${sentence}: ${describeError(cause)}`;
+    case 'store':
+      return `storing ${sentence} failed: ${describeError(cause)}`;
+  }
+}
+
+/** One narration being generated. */
+interface Job {
+  /** Start order; the first part of every TTS rank. */
+  no: number;
+  campaignId: string;
+  voice: string;
+  controller: AbortController;
+  progress: NarrationProgressTracker;
+  request: PlaybackRequest | undefined;
+  /** Resolves once the request row exists. */
+  created: Promise<PlaybackRequest>;
+  /** The first failure of a stage; later ones are its consequences. */
+  failure: StageError | undefined;
+  /** Set when the station ended the request. */
+  ended: RequestEndedError | undefined;
+}
+
+/** The {@link NarrationService} on the playback engine. */
+export class NarrationPipeline implements NarrationService {
+  readonly #o: NarrationPipelineOptions;
+  readonly #engine: NarrationEngine;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #pool: TaskPool;
+  readonly #jobs = new Map<string, Job>();
+  readonly #running = new Set<Promise<unknown>>();
+  readonly #aborts = new Set<AbortController>();
+  #nextJob = 1;
+  #closed = false;
+  readonly #onRequestEnded = (e: { request: PlaybackRequest; status: RequestStatus; reason: EndReason }) => {
+    const job = this.#jobs.get(e.request.id);
+    if (!job || e.status === RequestStatus.Played || job.failure) return;
+    job.ended = new RequestEndedError(e.status, e.reason);
+    this.#log.info(
+      { request: e.request.id, reason: e.reason },
+      'request ended on air; stopping its generation',
+    );
+    job.controller.abort(job.ended);
+  };
+
+  constructor(options: NarrationPipelineOptions) {
+    this.#o = options;
+    this.#engine = options.engine;
+    this.#clock = options.clock ?? systemClock;
+    this.#log = (options.logger ?? silentLogger).child({ module: 'narration' });
+    this.#pool = new TaskPool(options.concurrency ?? 3);
+    this.#engine.stations.on('requestEnded', this.#onRequestEnded);
+  }
+
+  get llmAvailable(): boolean {
+    return Boolean(this.#o.llm);
+  }
+
+  async voices(): Promise<{ id: string; label: string }[]> {
+    return (await this.#o.tts.voices()).map(({ id, label }) => ({ id, label }));
+  }
+
+  async start(input: NarrationInput): Promise<NarrationHandle> {
+    if (this.#closed) throw new Error('the narration service is closed');
+    const receivedAt = input.receivedAt ?? this.#clock.now();
+    const text = input.text.trim();
+    if (!text) throw new EmptyNarrationError();
+    const voice = await this.#chooseVoice(input);
+    const taken = this.#o.rateLimiter?.tryTake(input.requestedBy);
+    if (taken && !taken.ok) throw new RateLimitedError(taken.retryAfterMs);
+
+    const llm = input.mode === 'narrate' ? this.#o.llm : null;
+    const spokenVerbatim = input.mode === 'narrate' && !llm;
+    // The mode stored says how the words were made: a prompt spoken verbatim is a `say`.
+    const mode = llm ? 'narrate' : 'say';
+    const controller = new AbortController();
+    const no = this.#nextJob++;
+    // History is asked for first (the database answers in order): the LLM waits for it, not for the row.
+    const history = llm ? this.#history(input.campaignId, controller.signal) : Promise.resolve([]);
+    const created = this.#engine.writer.create(input.campaignId, text, { mode, voice, receivedAt });
+    const job: Job = {
+      no,
+      campaignId: input.campaignId,
+      voice,
+      controller,
+      progress: new NarrationProgressTracker(llm ? 'writing' : 'speaking', null),
+      request: undefined,
+      created,
+      failure: undefined,
+      ended: undefined,
+    };
+    const sentences = llm ? this.#llmSentences(job, llm, text, history) : this.#verbatimSentences(text);
+    this.#aborts.add(controller);
+    this.#track(this.#generate(job, sentences));
+
+    let request: PlaybackRequest;
+    try {
+      request = await created;
+    } catch (error) {
+      controller.abort(error);
+      if (taken?.ok) this.#o.rateLimiter?.refund(input.requestedBy);
+      throw error;
+    }
+    job.request = request;
+    job.progress.setRequestId(request.id);
+    this.#jobs.set(request.id, job);
+    this.#trace(job, { type: 'accepted', requestId: request.id });
+    this.#log.info(
+      { request: request.id, campaign: input.campaignId, mode: input.mode, voice, spokenVerbatim },
+      'narration accepted',
+    );
+    // Skipped or stopped in the moment between creation and here.
+    if (request.status === RequestStatus.Cancelled || request.status === RequestStatus.Failed) {
+      this.#onRequestEnded({ request, status: request.status, reason: 'skipped' });
+    }
+    return {
+      request,
+      spokenVerbatim,
+      onProgress: (listener) => job.progress.subscribe(listener),
+      done: job.progress.done,
+    };
+  }
+
+  /** Aborts every running generation and waits for them to wind down. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const controller of this.#aborts) controller.abort(new Error(SHUTDOWN_REASON));
+    await Promise.allSettled([...this.#running]);
+    this.#engine.stations.off('requestEnded', this.#onRequestEnded);
+  }
+
+  /** The explicit voice (must exist), else the campaign's (if this engine has it), else the default. */
+  async #chooseVoice(input: NarrationInput): Promise<string> {
+    const tts = this.#o.tts;
+    const voices = await tts.voices();
+    const known = (id: string): boolean => voices.some((v) => v.id === id);
+    if (input.voice !== undefined && input.voice !== '') {
+      if (!known(input.voice)) throw new UnknownVoiceError(input.voice);
+      return input.voice;
+    }
+    const campaign = await this.#engine.campaigns.get(input.campaignId).catch(() => null);
+    const stored = campaign?.ttsVoice;
+    if (stored && known(stored)) return stored;
+    if (stored) {
+      this.#log.warn(
+        { campaign: input.campaignId, voice: stored, provider: tts.name },
+        `campaign voice not offered by ${tts.name}; using ${tts.defaultVoice}`,
+      );
+    }
+    return tts.defaultVoice;
+  }
+
+  /** The campaign's recent narration, or nothing if the database is slow or down. */
+  async #history(campaignId: string, signal: AbortSignal): Promise<string[]> {
+    const limit = this.#o.historyRequests ?? 5;
+    if (limit <= 0) return [];
+    const timeoutMs = this.#o.historyTimeoutMs ?? 500;
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    const timeout = new Promise<string[]>((resolve) => {
+      timer = this.#clock.setTimeout(() => {
+        this.#log.warn({ campaign: campaignId, timeoutMs }, 'story history too slow; writing without it');
+        resolve([]);
+      }, timeoutMs);
+    });
+    const read = this.#engine.repository.recentNarration(campaignId, limit).catch((error: unknown) => {
+      if (!signal.aborted) this.#log.warn({ err: describeError(error) }, 'story history unavailable');
+      return [];
+    });
+    try {
+      return await Promise.race([read, timeout]);
+    } finally {
+      if (timer) this.#clock.clearTimeout(timer);
+    }
+  }
+
+  /** `say` (or `narrate` without an LLM): the text itself, split into sentences. */
+  async *#verbatimSentences(text: string): AsyncGenerator<string> {
+    const splitter = createSentenceSplitter(this.#o.splitter);
+    yield* [...splitter.push(text), ...splitter.flush()];
+  }
+
+  /** `narrate`: the LLM's stream, cut into sentences as soon as each is certain. */
+  async *#llmSentences(
+    job: Job,
+    llm: LlmClient,
+    prompt: string,
+    history: Promise<string[]>,
+  ): AsyncGenerator<string> {
+    const { signal } = job.controller;
+    const splitter = createSentenceSplitter(this.#o.splitter);
+    const context = await history;
+    if (signal.aborted) throw abortReason(signal);
+    this.#trace(job, { type: 'llm-start' });
+    try {
+      for await (const delta of llm.streamNarration({ prompt, history: context, signal })) {
+        yield* splitter.push(delta);
+      }
+    } catch (error) {
+      if (signal.aborted || isAbortError(error)) throw error;
+      throw new StageError('llm', 0, error);
+    }
+    yield* splitter.flush();
+  }
+
+  /** Drives one narration from its sentences to a GENERATED (or FAILED) request. */
+  async #generate(job: Job, sentences: AsyncIterable<string>): Promise<void> {
+    const { signal } = job.controller;
+    const tasks: Promise<void>[] = [];
+    let previous: Promise<void> = Promise.resolve();
+    let total = 0;
+    const fail = (error: unknown): void => {
+      if (signal.aborted || job.failure || isAbortError(error)) return;
+      job.failure = error instanceof StageError ? error : new StageError('store', total, error);
+      job.controller.abort(job.failure);
+    };
+    try {
+      for await (const text of sentences) {
+        const seq = total++;
+        this.#trace(job, { type: 'sentence', seq, text });
+        const after = previous;
+        const task = this.#pool.run([job.no, seq], () => this.#speak(job, seq, text, after), signal);
+        task.catch(fail);
+        tasks.push(task);
+        previous = task;
+      }
+      this.#trace(job, { type: 'text-complete', total });
+      job.progress.update({ phase: 'speaking', sentencesTotal: total });
+    } catch (error) {
+      fail(error);
+    }
+    await Promise.allSettled(tasks);
+    await this.#finish(job, total);
+  }
+
+  /**
+   * One sentence: TTS (in parallel with its neighbours), then, once sentence
+   * `seq - 1` is committed, encode and commit. TTS calls wait on the network;
+   * encoding and committing use this machine's CPU and database, so doing
+   * them one at a time, in order, gives the sentence that airs next all of it
+   * (measured: a parallel encode or a fresh ffmpeg start beside the first
+   * commit cost the first chunk hundreds of ms on a busy 2-core machine).
+   * Audio waiting for its turn stays in memory, so an abort leaves no files.
+   */
+  async #speak(job: Job, seq: number, text: string, previous: Promise<void>): Promise<void> {
+    const { signal } = job.controller;
+    const ttsStarted = this.#clock.now();
+    this.#trace(job, { type: 'tts-start', seq });
+    let audio;
+    try {
+      audio = await this.#o.tts.synthesize({ text, voice: job.voice, signal });
+    } catch (error) {
+      throw signal.aborted ? abortReason(signal) : new StageError('tts', seq, error);
+    }
+    const ttsMs = this.#clock.now() - ttsStarted;
+    this.#trace(job, { type: 'tts-end', seq });
+    await untilAborted(previous, signal);
+    const encodeStarted = this.#clock.now();
+    this.#trace(job, { type: 'encode-start', seq });
+    let encoded;
+    try {
+      encoded = await this.#o.encoder.encode(audio, signal);
+    } catch (error) {
+      throw signal.aborted ? abortReason(signal) : new StageError('encode', seq, error);
+    }
+    this.#trace(job, { type: 'encode-end', seq, durationMs: encoded.durationMs });
+    const encodeMs = this.#clock.now() - encodeStarted;
+    this.#engine.metrics.chunkGenerationSeconds.observe((ttsMs + encodeMs) / 1000);
+    const request = await job.created;
+    if (signal.aborted) throw abortReason(signal);
+    try {
+      await this.#engine.writer.addChunk(request.id, seq, { text, audio: encoded });
+    } catch (error) {
+      if (error instanceof RequestClosedError || signal.aborted) throw abortReason(signal);
+      throw new StageError('store', seq, error);
+    }
+    this.#trace(job, { type: 'committed', seq });
+    const done = job.progress.current.sentencesDone + 1;
+    job.progress.update({ sentencesDone: done });
+    if (seq === 0) {
+      this.#log.debug(
+        { request: request.id, ttsMs, encodeMs, msSinceTts: this.#clock.now() - ttsStarted },
+        'first chunk stored',
+      );
+    }
+  }
+
+  /** Completes or fails the request and settles the progress. */
+  async #finish(job: Job, total: number): Promise<void> {
+    this.#aborts.delete(job.controller);
+    let request: PlaybackRequest;
+    try {
+      request = await job.created;
+    } catch (error) {
+      job.progress.update({
+        phase: 'failed',
+        error: `could not create the request: ${describeError(error)}`,
+      });
+      return;
+    }
+    const writer = this.#engine.writer;
+    const log = this.#log.child({ request: request.id });
+    try {
+      if (job.ended) {
+        const status = job.ended.status;
+        const error = request.error ?? job.ended.message;
+        job.progress.update(
+          status === RequestStatus.Cancelled ? { phase: 'cancelled' } : { phase: 'failed', error },
+        );
+        return;
+      }
+      const signal = job.controller.signal;
+      if (!job.failure && signal.aborted) {
+        // Shutdown: end the request now rather than leave it to recovery.
+        const reason = describeError(signal.reason);
+        await writer.fail(request.id, reason);
+        job.progress.update({ phase: 'failed', error: reason });
+        return;
+      }
+      if (!job.failure && total === 0) {
+        job.failure = new StageError('llm', 0, new Error('the model returned no speakable text'));
+      }
+      if (job.failure) {
+        const reason = job.failure.message;
+        log.warn({ err: reason }, 'narration failed');
+        await writer.fail(request.id, reason);
+        job.progress.update({ phase: 'failed', error: reason });
+        return;
+      }
+      await writer.complete(request.id, total);
+      log.info({ sentences: total }, 'narration generated');
+      job.progress.update({ phase: 'done' });
+    } catch (error) {
+      if (error instanceof RequestClosedError) {
+        job.progress.update(
+          error.status === RequestStatus.Cancelled
+            ? { phase: 'cancelled' }
+            : { phase: 'failed', error: request.error ?? 'request closed' },
+        );
+        return;
+      }
+      log.error({ err: describeError(error) }, 'could not finish the narration');
+      job.progress.update({ phase: 'failed', error: describeError(error) });
+    } finally {
+      this.#jobs.delete(request.id);
+    }
+  }
+
+  #track(promise: Promise<unknown>): void {
+    const tracked = promise.catch((error: unknown) => {
+      this.#log.error({ err: describeError(error) }, 'narration crashed');
+    });
+    this.#running.add(tracked);
+    void tracked.finally(() => this.#running.delete(tracked));
+  }
+
+  #trace(job: Job, event: DistributiveOmit<PipelineTraceEvent, 'narration' | 'at'>): void {
+    this.#o.onTrace?.({ ...event, narration: job.no, at: this.#clock.now() } as PipelineTraceEvent);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Waits for `promise`; rejects with the abort reason as soon as `signal` fires. */
+function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(signal.aborted ? abortReason(signal) : error);
+      },
+    );
+  });
+}
+
+/** Creates a {@link NarrationPipeline}. */
+export function createNarrationPipeline(options: NarrationPipelineOptions): NarrationPipeline {
+  return new NarrationPipeline(options);
+}
