@@ -30,7 +30,8 @@ export interface PlaybackRequestWriterOptions {
 export class RequestClosedError extends Error {
   constructor(
     readonly requestId: string,
-    readonly status: RequestStatus,
+    /** The request's final status, or `unknown` when it isn't (or no longer) open in this writer. */
+    readonly status: RequestStatus | 'unknown',
   ) {
     super(`request ${requestId} is ${status}; it takes no more audio`);
     this.name = 'RequestClosedError';
@@ -73,6 +74,8 @@ interface OpenRequest {
 export class PlaybackRequestWriter {
   readonly #o: PlaybackRequestWriterOptions;
   readonly #open = new Map<string, OpenRequest>();
+  /** Final statuses of recently closed requests, for a clear error to late chunks (bounded). */
+  readonly #closed = new Map<string, RequestStatus>();
   readonly #seqs: Map<string, number>;
   readonly #log: Logger;
 
@@ -80,6 +83,11 @@ export class PlaybackRequestWriter {
     this.#o = options;
     this.#seqs = options.queueSeqs ?? new Map();
     this.#log = options.log;
+    // A request the station ended (skip, stop, stall) takes no more chunks: forget it.
+    options.stations.on('requestEnded', ({ request }) => {
+      const open = this.#open.get(request.id);
+      if (open) void this.#close(open, new RequestClosedError(request.id, request.status));
+    });
   }
 
   /** Creates a PENDING request at the end of the campaign's queue. */
@@ -154,7 +162,11 @@ export class PlaybackRequestWriter {
       this.#o.store.put(chunk.opusKey, input.audio.opus),
       this.#o.store.put(chunk.mp3Key, input.audio.mp3),
     ]);
-    this.#requireOpen(requestId);
+    if (this.#open.get(requestId) !== open || isClosed(request)) {
+      // Closed while the files were being written: nothing will reference them.
+      await this.#discardFiles(chunk);
+      throw new RequestClosedError(requestId, isClosed(request) ? request.status : 'unknown');
+    }
     return new Promise<AudioChunk>((resolve, reject) => {
       open.waiting.set(seq, { chunk, done: (err) => (err ? reject(err) : resolve(chunk)) });
       this.#drain(open);
@@ -184,10 +196,7 @@ export class PlaybackRequestWriter {
   async fail(requestId: string, error: string): Promise<void> {
     const open = this.#open.get(requestId);
     if (!open) return;
-    this.#open.delete(requestId);
-    for (const w of open.waiting.values()) w.done(new RequestClosedError(requestId, RequestStatus.Failed));
-    open.waiting.clear();
-    await open.tail;
+    await this.#close(open, new RequestClosedError(requestId, RequestStatus.Failed));
     if (
       open.request.generation === GenerationStatus.Failed ||
       open.request.generation === GenerationStatus.Generated
@@ -200,6 +209,22 @@ export class PlaybackRequestWriter {
     this.#o.stations.get(open.request.campaignId).generationChanged(requestId);
   }
 
+  /** Forgets an open request: chunks still waiting for their turn are refused and their files removed. */
+  async #close(open: OpenRequest, reason: RequestClosedError): Promise<void> {
+    this.#open.delete(open.request.id);
+    if (reason.status !== 'unknown') {
+      this.#closed.set(open.request.id, reason.status);
+      if (this.#closed.size > 1000) this.#closed.delete(this.#closed.keys().next().value as string);
+    }
+    const waiting = [...open.waiting.values()];
+    open.waiting.clear();
+    for (const w of waiting) {
+      await this.#discardFiles(w.chunk);
+      w.done(reason);
+    }
+    await open.tail;
+  }
+
   async #discardFiles(chunk: AudioChunk): Promise<void> {
     await Promise.all([this.#o.store.delete(chunk.opusKey), this.#o.store.delete(chunk.mp3Key)]).catch(
       () => {},
@@ -208,7 +233,7 @@ export class PlaybackRequestWriter {
 
   #requireOpen(requestId: string): OpenRequest {
     const open = this.#open.get(requestId);
-    if (!open) throw new RequestClosedError(requestId, RequestStatus.Failed);
+    if (!open) throw new RequestClosedError(requestId, this.#closed.get(requestId) ?? 'unknown');
     if (isClosed(open.request)) {
       this.#open.delete(requestId);
       throw new RequestClosedError(requestId, open.request.status);

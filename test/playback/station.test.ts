@@ -175,6 +175,20 @@ describe('station timeline', () => {
     expect(station.skip()).toEqual({ ok: false, reason: 'nothing_on_air' });
   });
 
+  it('a chunk whose request is skipped while its files are written leaves no files and no row', async () => {
+    const { readdir } = await import('node:fs/promises');
+    const a = await w().create('c1', 'A');
+    const late = w().addChunk(a.id, 0, { text: 'a0', audio: audioOf(1000) });
+    const waiting = w().addChunk(a.id, 2, { text: 'a2', audio: audioOf(1000) });
+    expect(station.skip()).toMatchObject({ ok: true });
+    await expect(late).rejects.toThrow(/CANCELLED/);
+    await expect(waiting).rejects.toThrow(/CANCELLED/);
+    await t.engine.repository.flush();
+    const left = await readdir(t.audioDir, { recursive: true, withFileTypes: true });
+    expect(left.filter((e) => e.isFile() && !e.name.startsWith('.'))).toEqual([]);
+    expect((await tdb.repository.getRequest(a.id))?.chunks).toEqual([]);
+  });
+
   it('pause mid-chunk holds the position; resume continues from the same millisecond', async () => {
     await say('A', [1000, 1000]);
     t.clock.advance(600);

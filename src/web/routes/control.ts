@@ -1,0 +1,29 @@
+import { Router } from 'express';
+import type { ControlResult } from '../../playback';
+import type { WebContext } from '../context';
+import { HttpError } from '../errors';
+import { controlBodySchema, parseInput } from '../schemas';
+import { campaignAccess } from './params';
+
+type Refusal = Extract<ControlResult, { ok: false }>['reason'];
+
+const FRIENDLY: Record<Refusal, string> = {
+  nothing_on_air: 'Nothing is playing right now.',
+  already_paused: 'The station is already paused.',
+  not_paused: 'The station is not paused.',
+};
+
+/** `POST /api/campaigns/{id}/control` (DM): skip, stop, pause, resume. */
+export function controlRoutes(ctx: WebContext): Router {
+  const router = Router();
+  router.post('/api/campaigns/:campaignId/control', (req, res) => {
+    const { campaignId } = campaignAccess(ctx, req, 'dm');
+    const { action } = parseInput(controlBodySchema, req.body, 'body');
+    const station = ctx.engine.stations.get(campaignId);
+    const result = station[action]();
+    if (!result.ok) throw new HttpError(409, 'conflict', FRIENDLY[result.reason]);
+    ctx.log.info({ campaign: campaignId, action }, 'DM control from the web console');
+    res.set('Cache-Control', 'no-store').json({ ok: true });
+  });
+  return router;
+}

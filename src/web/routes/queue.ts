@@ -1,0 +1,21 @@
+import { Router } from 'express';
+import type { WebContext } from '../context';
+import { queueSnapshot } from '../views';
+import { campaignAccess } from './params';
+
+/** `GET /api/campaigns/{id}/audio/queue`: now playing, pending, recent history. */
+export function queueRoutes(ctx: WebContext): Router {
+  const router = Router();
+  router.get('/api/campaigns/:campaignId/audio/queue', async (req, res) => {
+    const { campaignId } = campaignAccess(ctx, req);
+    const body = await queueSnapshot(
+      ctx.engine,
+      campaignId,
+      ctx.clock.now(),
+      ctx.limits.historyLimit,
+      ctx.log,
+    );
+    res.set('Cache-Control', 'no-store').json(body);
+  });
+  return router;
+}

@@ -1,0 +1,306 @@
+/**
+ * One listener's WebSocket: its row in `websocket_connections`, what it was
+ * sent and played (`connection_playback_states`), its message budget and its
+ * send buffer bound. ACKs are recorded here and go nowhere near the station.
+ */
+import type { WebSocket } from 'ws';
+import type { TokenClaims } from '../../auth';
+import type { ConnectionStatus, WriteOp } from '../../playback';
+import type { WebContext } from '../context';
+import type { ErrorCode } from '../errors';
+import { findChunk } from '../lookup';
+import {
+  errorMessage,
+  heartbeatAck,
+  parseClientMessage,
+  type AudioPlayedMessage,
+  type ServerMessage,
+} from '../protocol';
+
+/** Close codes this server uses. */
+export const CloseCode = {
+  GoingAway: 1001,
+  PolicyViolation: 1008,
+  TryAgainLater: 1013,
+  /** The same token connected again; this (older) connection is replaced. */
+  Superseded: 4001,
+} as const;
+
+/** Why a connection was dropped by the server. */
+export type DropReason = 'slow' | 'abuse' | 'dead';
+
+/** Remembers at most `max` ids, forgetting the oldest. */
+class BoundedSet {
+  readonly #set = new Set<string>();
+  constructor(private readonly max: number) {}
+  has(id: string): boolean {
+    return this.#set.has(id);
+  }
+  add(id: string): void {
+    this.#set.add(id);
+    if (this.#set.size > this.max) this.#set.delete(this.#set.values().next().value as string);
+  }
+}
+
+/** Seams the hub gives a connection. */
+export interface ConnectionHooks {
+  /** Called once the socket is gone (any reason). */
+  onClosed(connection: ClientConnection): void;
+  onDropped(reason: DropReason): void;
+}
+
+/** A registered WebSocket connection. */
+export class ClientConnection {
+  readonly campaignId: string;
+  readonly tokenId: string;
+  readonly kind: 'PLAYER' | 'DM';
+  /** Cleared by each ping, set by each pong: a connection that stays false missed a pong. */
+  alive = true;
+  readonly #ws: WebSocket;
+  readonly #ctx: WebContext;
+  readonly #hooks: ConnectionHooks;
+  readonly #sent = new BoundedSet(4096);
+  readonly #played = new BoundedSet(4096);
+  /** Writes of this connection, in order, after its row exists. */
+  #writes: Promise<void>;
+  #window = { start: 0, total: 0, bad: 0 };
+  #lastHeartbeatWrite: number;
+  #endStatus: ConnectionStatus | null = null;
+  #closed = false;
+  #resolveClosed: () => void = () => {};
+  /** Settles once the socket is closed. */
+  readonly whenClosed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
+
+  constructor(
+    readonly id: string,
+    ws: WebSocket,
+    claims: TokenClaims,
+    campaignId: string,
+    ctx: WebContext,
+    hooks: ConnectionHooks,
+  ) {
+    this.#ws = ws;
+    this.#ctx = ctx;
+    this.#hooks = hooks;
+    this.campaignId = campaignId;
+    this.tokenId = claims.tokenId;
+    this.kind = claims.role === 'dm' ? 'DM' : 'PLAYER';
+    const now = ctx.clock.now();
+    this.#lastHeartbeatWrite = now;
+    this.#window.start = now;
+    const at = new Date(now);
+    // The campaign row must exist before the connection row refers to it.
+    this.#writes = ctx.engine.campaigns
+      .ensure(campaignId)
+      .then(() =>
+        ctx.engine.repository.apply({
+          op: 'upsertConnection',
+          connection: {
+            id,
+            campaignId,
+            tokenId: this.tokenId,
+            kind: this.kind,
+            status: 'CONNECTED',
+            connectedAt: at,
+            lastHeartbeat: at,
+            disconnectedAt: null,
+          },
+        }),
+      )
+      .then(() =>
+        ctx.engine.repository.apply({
+          op: 'supersedeConnections',
+          campaignId,
+          tokenId: this.tokenId,
+          exceptId: id,
+          at,
+        }),
+      )
+      .catch((err: unknown) =>
+        ctx.log.error({ err, connection: id }, 'could not register a WebSocket connection'),
+      );
+    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+      this.#touch();
+    });
+    ws.on('error', (err) => ctx.log.debug({ err, connection: id }, 'WebSocket error'));
+    ws.on('close', () => this.#onClose());
+  }
+
+  get open(): boolean {
+    return !this.#closed && this.#ws.readyState === this.#ws.OPEN;
+  }
+
+  /** Resolves when every write issued so far is durable (tests). */
+  flushed(): Promise<void> {
+    return this.#writes;
+  }
+
+  /** Sends a serialised message; drops the connection instead of buffering past the bound. */
+  sendRaw(json: string): boolean {
+    if (!this.open) return false;
+    if (this.#ws.bufferedAmount + json.length > this.#ctx.limits.wsMaxBufferedBytes) {
+      this.drop('slow', CloseCode.TryAgainLater, 'slow consumer');
+      return false;
+    }
+    this.#ws.send(json);
+    return true;
+  }
+
+  send(message: ServerMessage): boolean {
+    return this.sendRaw(JSON.stringify(message));
+  }
+
+  /** Records `sentAt` for chunks this connection was told about (once per chunk). */
+  markSent(chunkIds: readonly string[]): void {
+    const at = new Date(this.#ctx.clock.now());
+    for (const chunkId of chunkIds) {
+      if (this.#sent.has(chunkId)) continue;
+      this.#sent.add(chunkId);
+      this.#write({ op: 'recordDelivery', connectionId: this.id, chunkId, field: 'sentAt', at });
+    }
+  }
+
+  /** Records that this connection's client played `chunkId` (WebSocket or HTTP fallback ACK). */
+  markPlayed(chunkId: string): void {
+    if (this.#played.has(chunkId)) return;
+    this.#played.add(chunkId);
+    const at = new Date(this.#ctx.clock.now());
+    this.#write({ op: 'recordDelivery', connectionId: this.id, chunkId, field: 'acknowledgedAt', at });
+    this.#write({ op: 'recordDelivery', connectionId: this.id, chunkId, field: 'playedAt', at });
+  }
+
+  /** The same token connected again: this connection ends SUPERSEDED (written by the new one). */
+  supersede(): void {
+    this.#endStatus = 'SUPERSEDED';
+    this.#ws.close(CloseCode.Superseded, 'superseded by a newer connection');
+    this.#forceCloseLater();
+  }
+
+  /** Closes for a reason of ours; the row ends FAILED. */
+  drop(reason: DropReason, code: number, why: string): void {
+    if (this.#endStatus) return;
+    this.#endStatus = 'FAILED';
+    this.#hooks.onDropped(reason);
+    this.#ctx.log.info(
+      { connection: this.id, campaign: this.campaignId, reason },
+      'dropping a WebSocket client',
+    );
+    if (reason === 'dead') this.#ws.terminate();
+    else {
+      this.#ws.close(code, why);
+      this.#forceCloseLater();
+    }
+  }
+
+  /** Transport keep-alive probe; the pong marks the connection {@link alive}. */
+  ping(): void {
+    if (this.open) this.#ws.ping();
+  }
+
+  /** Server shutdown. */
+  goAway(): void {
+    this.#ws.close(CloseCode.GoingAway, 'server shutting down');
+    this.#forceCloseLater();
+  }
+
+  /** A close handshake can't get through a full buffer: cut the socket if it hasn't closed soon. */
+  #forceCloseLater(): void {
+    setTimeout(() => {
+      if (this.#ws.readyState !== this.#ws.CLOSED) this.#ws.terminate();
+    }, 2_000).unref();
+  }
+
+  #write(op: WriteOp): void {
+    const repo = this.#ctx.engine.repository;
+    this.#writes = this.#writes
+      .then(() => repo.apply(op))
+      .catch((err: unknown) =>
+        this.#ctx.log.warn({ err, op: op.op, connection: this.id }, 'connection write failed'),
+      );
+  }
+
+  /** Liveness: `last_heartbeat` in memory always, in the database at most every few seconds. */
+  #touch(): void {
+    const now = this.#ctx.clock.now();
+    if (now - this.#lastHeartbeatWrite < this.#ctx.limits.heartbeatWriteIntervalMs) return;
+    this.#lastHeartbeatWrite = now;
+    this.#write({ op: 'updateConnection', id: this.id, patch: { lastHeartbeat: new Date(now) } });
+  }
+
+  #error(code: ErrorCode, message: string): void {
+    this.send(errorMessage(code, message));
+  }
+
+  /** Counts a message against the per-minute budgets; false when the connection was closed for abuse. */
+  #budget(bad: boolean): boolean {
+    const now = this.#ctx.clock.now();
+    const w = this.#window;
+    if (now - w.start >= 60_000) this.#window = { start: now, total: 0, bad: 0 };
+    this.#window.total++;
+    if (bad) this.#window.bad++;
+    const limits = this.#ctx.limits;
+    if (this.#window.bad > limits.wsBadMessagesPerMinute || this.#window.total > limits.wsMessagesPerMinute) {
+      this.#error('rate_limited', 'Too many messages; closing the connection.');
+      this.drop('abuse', CloseCode.PolicyViolation, 'too many messages');
+      return false;
+    }
+    return true;
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.#closed || this.#endStatus) return;
+    const parsed = parseClientMessage(data, isBinary, this.#ctx.limits.wsMessageBytes);
+    if (!this.#budget(!parsed.ok)) return;
+    if (!parsed.ok) {
+      this.#error(parsed.problem.code, parsed.problem.message);
+      return;
+    }
+    const message = parsed.message;
+    if (message.type === 'heartbeat') {
+      this.send(heartbeatAck(this.#ctx.clock.now(), message.client_time));
+      this.#touch();
+    } else {
+      void this.#onPlayed(message);
+    }
+  }
+
+  async #onPlayed(message: AudioPlayedMessage): Promise<void> {
+    if (message.campaign_id !== this.campaignId) {
+      this.#error('forbidden', 'This connection belongs to another campaign.');
+      return;
+    }
+    const unknown: string[] = [];
+    for (const chunkId of new Set(message.chunk_ids)) {
+      if (this.#sent.has(chunkId) || this.#played.has(chunkId)) {
+        this.markPlayed(chunkId);
+        continue;
+      }
+      const found = await findChunk(this.#ctx.engine, chunkId).catch(() => null);
+      if (found && found.campaignId === this.campaignId) this.markPlayed(chunkId);
+      else unknown.push(chunkId);
+    }
+    if (unknown.length > 0) {
+      this.#error(
+        'not_found',
+        `Unknown chunk${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 5).join(', ')}.`,
+      );
+    }
+  }
+
+  #onClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const status = this.#endStatus ?? 'DISCONNECTED';
+    if (status !== 'SUPERSEDED') {
+      this.#write({
+        op: 'updateConnection',
+        id: this.id,
+        patch: { status, disconnectedAt: new Date(this.#ctx.clock.now()) },
+      });
+    }
+    this.#hooks.onClosed(this);
+    this.#resolveClosed();
+  }
+}
