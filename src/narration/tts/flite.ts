@@ -252,7 +252,7 @@ class FlitePool {
   /** Fills the pool: one trivial job per slot, run at once, spawns every worker. */
   async warmUp(): Promise<void> {
     await Promise.all(
-      Array.from({ length: this.#options.size }, () => this.run(['--version'], { output: 'stdout' })),
+      Array.from({ length: this.#options.size }, () => this.run(['-lv'], { output: 'stdout' })),
     );
   }
 

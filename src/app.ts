@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { TokenSigner } from './auth';
+import type { BotHandle } from './bot';
+import { systemClock, type Clock } from './clock';
+import type { Config } from './config';
+import { openDatabase, type Database } from './db';
+import { PrismaPlaybackRepository } from './db/playback-repository';
+import type { Logger } from './log';
+import { createNarrationService } from './narration';
+import { FileAudioStore, startPlaybackEngine } from './playback';
+import { loadTokenSecret } from './secret';
+import type { AppServices } from './services';
+import { createConsoleLinks, startWebServer } from './web';
+
+/** A running Bardcast process: services, the web server, and the bot when configured. */
+export interface App {
+  services: AppServices;
+  /** Base URL the web server listens on. */
+  url: string;
+  bot: BotHandle | null;
+  /** Stops accepting work, leaves voice, flushes writes, closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: database → playback engine → narration → web
+ * companion → Discord bot (when `DISCORD_TOKEN` is set), one station per
+ * campaign shared by both sinks.
+ */
+export async function startApp(config: Config, log: Logger, clock: Clock = systemClock): Promise<App> {
+  const closers: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const stop of closers.reverse()) {
+      await stop().catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
+    }
+  };
+  try {
+    const db = await openStore(config, log);
+    closers.push(() => db.close());
+    const engine = await startPlaybackEngine({
+      repository: new PrismaPlaybackRepository(db.prisma, db.ping),
+      store: new FileAudioStore(config.audioDir),
+      clock,
+      log,
+      gapMs: config.gapBetweenRequestsMs,
+      stallTimeoutMs: config.stallTimeoutMs,
+      retentionMs: config.retentionDays * 24 * 3600 * 1000,
+      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      cleanupIntervalMs: config.cleanupIntervalMs,
+      dbRetryIntervalMs: config.dbRetryIntervalMs,
+      journalFile: path.join(config.dataDir, 'journal.ndjson'),
+    });
+    closers.push(() => engine.stop());
+    engine.cleanup.start();
+    await engine.campaigns.ensure(config.defaultCampaign, { name: 'Demo campaign' });
+
+    const narration = await createNarrationService({
+      engine,
+      apiKey: config.openaiApiKey,
+      baseURL: config.openaiBaseUrl,
+      model: config.openaiModel,
+      systemPrompt: config.llmSystemPrompt,
+      ttsProvider: config.ttsProvider,
+      ttsModel: config.openaiTtsModel,
+      voice: config.ttsVoice,
+      concurrency: config.ttsConcurrency,
+      narrationsPerMinute: config.narrationsPerMinute,
+      ffmpegPath: config.ffmpegPath,
+      demo: config.demoLlm,
+      logger: log,
+      clock,
+    });
+    closers.push(() => narration.close());
+    if (!narration.llmAvailable) {
+      log.warn(
+        'no LLM configured (OPENAI_API_KEY unset): /narrate speaks the prompt as written; DEMO_LLM=true for a demo narrator',
+      );
+    }
+
+    const tokens = new TokenSigner(await loadTokenSecret(config.tokenSecret, config.dataDir));
+    const services: AppServices = { config, log, clock, engine, narration, tokens };
+
+    const web = await startWebServer(services, { port: config.port, host: config.host });
+    closers.push(() => web.close());
+    log.info(`Bardcast web companion on ${web.url}`);
+
+    let bot: BotHandle | null = null;
+    if (config.discordToken) {
+      const { startBot } = await import('./bot');
+      bot = await startBot(services);
+      closers.push(() => bot!.close());
+    } else {
+      log.info('DISCORD_TOKEN is not set: running the web station and DM console only');
+      const links = createConsoleLinks(services, { baseUrl: config.publicUrl });
+      log.info({ dm: links.dmUrl, listen: links.listenUrl, live: links.liveUrl }, 'console links');
+      process.stdout.write(
+        `\n  DM console:    ${links.dmUrl}\n  Listener page: ${links.listenUrl}\n  Live MP3:      ${links.liveUrl}\n\n`,
+      );
+    }
+    return { services, url: web.url, bot, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function openStore(config: Config, log: Logger): Promise<Database> {
+  if (config.databaseUrl) {
+    log.info('database: PostgreSQL server (DATABASE_URL)');
+    return openDatabase({ kind: 'postgres', url: config.databaseUrl }, log);
+  }
+  log.info({ dir: config.pgliteDir }, 'database: embedded PGlite');
+  return openDatabase({ kind: 'pglite', dataDir: config.pgliteDir }, log);
+}
