@@ -7,7 +7,7 @@ import { openDatabase, type Database } from './db';
 import { PrismaPlaybackRepository } from './db/playback-repository';
 import type { Logger } from './log';
 import { createNarrationService } from './narration';
-import { FileAudioStore, startPlaybackEngine } from './playback';
+import { FileAudioStore, shardOwnership, startPlaybackEngine } from './playback';
 import { loadTokenSecret } from './secret';
 import type { AppServices } from './services';
 import { createConsoleLinks, startWebServer } from './web';
@@ -49,6 +49,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
       cleanupIntervalMs: config.cleanupIntervalMs,
       dbRetryIntervalMs: config.dbRetryIntervalMs,
       journalFile: path.join(config.dataDir, 'journal.ndjson'),
+      ...(config.shards ? { ownsCampaign: shardOwnership(config.shards.ids, config.shards.count) } : {}),
     });
     closers.push(() => engine.stop());
     engine.cleanup.start();
@@ -80,7 +81,9 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
     const tokens = new TokenSigner(await loadTokenSecret(config.tokenSecret, config.dataDir));
     const services: AppServices = { config, log, clock, engine, narration, tokens };
 
-    const web = await startWebServer(services, { port: config.port, host: config.host });
+    // Under ShardingManager each shard process serves its own stations on PORT + its first shard id.
+    const port = config.shards ? config.port + Math.min(...config.shards.ids) : config.port;
+    const web = await startWebServer(services, { port, host: config.host });
     closers.push(() => web.close());
     log.info(`Bardcast web companion on ${web.url}`);
 

@@ -60,6 +60,14 @@ const EnvSchema = z.object({
   DISCORD_TOKEN: optionalString,
   DISCORD_CLIENT_ID: optionalString,
   DISCORD_GUILD_ID: optionalString,
+  // Set by discord.js's ShardingManager in each shard process.
+  SHARDS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d+(,\d+)*$/, 'comma-separated shard ids')
+      .optional(),
+  ),
+  SHARD_COUNT: z.coerce.number().int().min(1).optional(),
   DEFAULT_CAMPAIGN: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (max 64)')
@@ -100,6 +108,8 @@ export interface Config {
   discordClientId: string | undefined;
   discordGuildId: string | undefined;
   defaultCampaign: string;
+  /** This process's shards when run under ShardingManager; undefined for a single process. */
+  shards: { ids: number[]; count: number } | undefined;
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
@@ -155,5 +165,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     discordClientId: e.DISCORD_CLIENT_ID,
     discordGuildId: e.DISCORD_GUILD_ID,
     defaultCampaign: e.DEFAULT_CAMPAIGN,
+    shards:
+      e.SHARDS !== undefined && e.SHARD_COUNT !== undefined
+        ? { ids: e.SHARDS.split(',').map(Number), count: e.SHARD_COUNT }
+        : undefined,
   };
 }

@@ -5,7 +5,7 @@ import { CampaignDirectory } from './campaigns';
 import { CleanupTask } from './cleanup';
 import { ResilientRepository } from './fallback';
 import { createPlaybackMetrics, type PlaybackMetrics } from './metrics';
-import { recoverStations, type RecoveryReport } from './recovery';
+import { recoverStations, type CampaignOwnership, type RecoveryReport } from './recovery';
 import type { PlaybackRepository } from './repository';
 import { StationRegistry } from './stations';
 import { PlaybackRequestWriter } from './writer';
@@ -26,6 +26,8 @@ export interface PlaybackEngineOptions {
   dbRetryIntervalMs?: number;
   /** Journal file for writes made during a database outage. */
   journalFile?: string;
+  /** Campaigns this process recovers at start-up (sharding); all by default. */
+  ownsCampaign?: CampaignOwnership;
 }
 
 /** The running playback engine: what the bot, the web companion and the narration pipeline use. */
@@ -74,7 +76,13 @@ export async function startPlaybackEngine(options: PlaybackEngineOptions): Promi
     log,
     queueSeqs,
   });
-  const recovery = await recoverStations(repository, stations, log, new Date(options.clock.now()));
+  const recovery = await recoverStations(
+    repository,
+    stations,
+    log,
+    new Date(options.clock.now()),
+    options.ownsCampaign,
+  );
   const cleanup = new CleanupTask({
     repository,
     store: options.store,

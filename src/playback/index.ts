@@ -17,8 +17,14 @@ export { startPlaybackEngine, type PlaybackEngine, type PlaybackEngineOptions } 
 export { CampaignDirectory, type CampaignSettings } from './campaigns';
 export { CleanupTask, type CleanupOptions, type CleanupResult } from './cleanup';
 export { ResilientRepository, isDataError, type ResilientRepositoryOptions } from './fallback';
-export { recoverStations, INTERRUPTED_GENERATION, type RecoveryReport } from './recovery';
+export {
+  recoverStations,
+  INTERRUPTED_GENERATION,
+  type RecoveryReport,
+  type CampaignOwnership,
+} from './recovery';
 export { FileAudioStore, assertAudioKey, InvalidAudioKeyError, type AudioStore } from './audio-store';
+export { shardOwnership } from './shards';
 export { createPlaybackMetrics, type PlaybackMetrics } from './metrics';
 export {
   InvalidTransitionError,

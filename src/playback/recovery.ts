@@ -2,10 +2,13 @@ import { AUDIO_DEBUG, type Logger } from '../log';
 import type { PlaybackRepository, WriteOp } from './repository';
 import type { StationRegistry } from './stations';
 import { transitionChunk, transitionGeneration, transitionRequest } from './transitions';
-import { ChunkStatus, GenerationStatus, RequestStatus } from './types';
+import { ChunkStatus, GenerationStatus, RequestStatus, type Campaign } from './types';
 
 /** The reason a request gets when a restart cut its generation short. */
 export const INTERRUPTED_GENERATION = 'generation interrupted by a restart';
+
+/** Which campaigns this process airs (sharding); every campaign by default. */
+export type CampaignOwnership = (campaign: Campaign) => boolean;
 
 /** What {@link recoverStations} did. */
 export interface RecoveryReport {
@@ -26,8 +29,18 @@ export async function recoverStations(
   stations: StationRegistry,
   log: Logger,
   now: Date,
+  ownsCampaign: CampaignOwnership = () => true,
 ): Promise<RecoveryReport> {
-  const active = await repository.loadActiveRequests();
+  const all = await repository.loadActiveRequests();
+  const owned = new Map<string, boolean>();
+  for (const { request } of all) {
+    if (!owned.has(request.campaignId)) {
+      const campaign = await repository.getCampaign(request.campaignId);
+      owned.set(request.campaignId, campaign !== null && ownsCampaign(campaign));
+    }
+  }
+  // Another process (a shard) owns the rest: it recovers them.
+  const active = all.filter(({ request }) => owned.get(request.campaignId));
   const report: RecoveryReport = { resumed: 0, requeued: 0, failed: 0 };
   const writes: WriteOp[] = [];
   for (const { request, chunks } of active) {

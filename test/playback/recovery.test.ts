@@ -7,6 +7,7 @@ import { openDatabase } from '../../src/db';
 import { PrismaPlaybackRepository } from '../../src/db/playback-repository';
 import { silentLogger } from '../../src/log';
 import { ChunkStatus, GenerationStatus, INTERRUPTED_GENERATION, RequestStatus } from '../../src/playback';
+import { audioOf } from '../support/audio';
 import { startTestEngine } from '../support/engine';
 
 const dirs: string[] = [];
@@ -79,8 +80,32 @@ it('a new process on the same data directory resumes at the first chunk not PLAY
       ChunkStatus.Played,
       ChunkStatus.Played,
     ]);
+
+    // Leave one queued request behind for the sharding check below.
+    station.pause();
+    const d = await t.engine.writer.create('c1', 'D');
+    await t.engine.writer.addChunk(d.id, 0, { text: 'd0', audio: audioOf(500) });
+    await t.engine.writer.complete(d.id, 1);
+    await t.engine.repository.flush();
   } finally {
     await t.dispose();
     await db.close();
+  }
+
+  // Another shard's process leaves the campaign alone (sharding).
+  const db2 = await openDatabase({ kind: 'pglite', dataDir }, silentLogger);
+  const other = await startTestEngine(new PrismaPlaybackRepository(db2.prisma, db2.ping), {
+    audioDir,
+    ownsCampaign: () => false,
+  });
+  try {
+    expect(other.engine.recovery).toEqual({ resumed: 0, requeued: 0, failed: 0 });
+    expect((await db2.prisma.audioPlaybackRequest.findFirst({ where: { text: 'D' } }))?.status).toBe(
+      RequestStatus.Pending,
+    );
+    expect(other.engine.stations.peek('c1')?.queue() ?? []).toEqual([]);
+  } finally {
+    await other.dispose();
+    await db2.close();
   }
 }, 180_000);

@@ -58,3 +58,11 @@ describe('config', () => {
     expect(c.publicUrl).toBe('https://radio.example.com');
   });
 });
+
+describe('sharding', () => {
+  it('reads the shard ids and count ShardingManager gives each process', () => {
+    expect(loadConfig({ SHARDS: '2,3', SHARD_COUNT: '4' }).shards).toEqual({ ids: [2, 3], count: 4 });
+    expect(loadConfig({}).shards).toBeUndefined();
+    expect(() => loadConfig({ SHARDS: 'two', SHARD_COUNT: '4' })).toThrow(/SHARDS/);
+  });
+});
