@@ -88,6 +88,18 @@ export interface StationEvents {
   scheduleChanged: [event: { campaignId: string }];
 }
 
+/** Every station event name, for code that forwards them all. */
+export const STATION_EVENT_NAMES = [
+  'stateChange',
+  'requestStarted',
+  'chunkStarted',
+  'chunkEnded',
+  'requestEnded',
+  'chunkReady',
+  'queueChanged',
+  'scheduleChanged',
+] as const satisfies readonly (keyof StationEvents)[];
+
 /** Result of a DM control action; `ok: false` carries a reason for a friendly reply. */
 export type ControlResult =
   | { ok: true; request?: PlaybackRequest; cancelled?: number }

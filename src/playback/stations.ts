@@ -4,7 +4,7 @@ import type { Logger } from '../log';
 import type { PlaybackMetrics } from './metrics';
 import type { PlaybackRepository } from './repository';
 import { Station } from './station';
-import type { StationEvents } from './station-types';
+import { STATION_EVENT_NAMES, type StationEvents } from './station-types';
 import { RequestStatus } from './types';
 
 /** Options shared by every campaign's station. */
@@ -16,17 +16,6 @@ export interface StationRegistryOptions {
   gapMs?: number;
   stallTimeoutMs?: number;
 }
-
-const STATION_EVENTS: (keyof StationEvents)[] = [
-  'stateChange',
-  'requestStarted',
-  'chunkStarted',
-  'chunkEnded',
-  'requestEnded',
-  'chunkReady',
-  'queueChanged',
-  'scheduleChanged',
-];
 
 /**
  * One {@link Station} per campaign, created on first use. Re-emits every
@@ -57,7 +46,7 @@ export class StationRegistry extends EventEmitter<StationEvents> {
         ...(o.gapMs === undefined ? {} : { gapMs: o.gapMs }),
         ...(o.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: o.stallTimeoutMs }),
       });
-      for (const name of STATION_EVENTS) {
+      for (const name of STATION_EVENT_NAMES) {
         const s = station;
         s.on(name, (...args: unknown[]) => {
           (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args);

@@ -1,5 +1,5 @@
 import type { Logger } from '../log';
-import type { StationEvents, StationRegistry } from '../playback';
+import { STATION_EVENT_NAMES, type StationEvents, type StationRegistry } from '../playback';
 
 type Payload<K extends keyof StationEvents> = StationEvents[K][0];
 type FeedName = Exclude<keyof StationEvents, 'stateChange'>;
@@ -10,15 +10,7 @@ export type StationEvent = { [K in FeedName]: { type: K } & Payload<K> }[FeedNam
 /** Receives a campaign's station events. */
 export type StationListener = (event: StationEvent) => void;
 
-const NAMES: FeedName[] = [
-  'requestStarted',
-  'chunkStarted',
-  'chunkEnded',
-  'requestEnded',
-  'chunkReady',
-  'queueChanged',
-  'scheduleChanged',
-];
+const NAMES = STATION_EVENT_NAMES.filter((n): n is FeedName => n !== 'stateChange');
 
 /**
  * Fans the station registry's events out to web subscribers (WebSocket hub,
