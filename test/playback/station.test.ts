@@ -181,8 +181,10 @@ describe('station timeline', () => {
     const late = w().addChunk(a.id, 0, { text: 'a0', audio: audioOf(1000) });
     const waiting = w().addChunk(a.id, 2, { text: 'a2', audio: audioOf(1000) });
     expect(station.skip()).toMatchObject({ ok: true });
-    await expect(late).rejects.toThrow(/CANCELLED/);
-    await expect(waiting).rejects.toThrow(/CANCELLED/);
+    await Promise.all([
+      expect(late).rejects.toThrow(/CANCELLED/),
+      expect(waiting).rejects.toThrow(/CANCELLED/),
+    ]);
     await t.engine.repository.flush();
     const left = await readdir(t.audioDir, { recursive: true, withFileTypes: true });
     expect(left.filter((e) => e.isFile() && !e.name.startsWith('.'))).toEqual([]);
