@@ -13,7 +13,7 @@ for (const file of benches) {
   process.stdout.write(`\n=== bench/${file}\n`);
   const res = spawnSync(
     process.execPath,
-    ['--import', 'tsx', path.join(dir, file), ...process.argv.slice(2)],
+    ['--expose-gc', '--import', 'tsx', path.join(dir, file), ...process.argv.slice(2)],
     {
       stdio: 'inherit',
     },

@@ -1,5 +1,7 @@
 import type {
   ConnectionRecord,
+  Delivery,
+  DeliveryField,
   PlaybackRepository,
   RequestWithChunks,
   WriteOp,
@@ -15,6 +17,13 @@ import {
 } from '../playback/types';
 import type { PrismaClient } from '../generated/prisma/client';
 import type * as Rows from '../generated/prisma/client';
+
+/** Columns of `connection_playback_states` by delivery field (never user input). */
+const DELIVERY_COLUMNS: Record<DeliveryField, string> = {
+  sentAt: 'sent_at',
+  acknowledgedAt: 'acknowledged_at',
+  playedAt: 'played_at',
+};
 
 /** {@link PlaybackRepository} on Prisma (PGlite or PostgreSQL; one dialect). */
 export class PrismaPlaybackRepository implements PlaybackRepository {
@@ -77,7 +86,33 @@ export class PrismaPlaybackRepository implements PlaybackRepository {
         });
         return;
       }
+      case 'recordDeliveries':
+        await this.#recordDeliveries(op.field, op.deliveries);
+        return;
     }
+  }
+
+  /**
+   * Many delivery times in one statement: a broadcast to every listener of a
+   * campaign is one write, not one per listener. Rows whose chunk or connection
+   * is gone are skipped; a pair given twice keeps its last time.
+   */
+  async #recordDeliveries(field: DeliveryField, deliveries: readonly Delivery[]): Promise<void> {
+    const last = new Map<string, Delivery>();
+    for (const d of deliveries) last.set(`${d.connectionId}\u0000${d.chunkId}`, d);
+    if (last.size === 0) return;
+    const rows = [...last.values()];
+    const column = DELIVERY_COLUMNS[field];
+    await this.prisma.$executeRawUnsafe(
+      `INSERT INTO "connection_playback_states" ("connection_id", "chunk_id", "${column}")
+       SELECT t.c, t.k, t.at FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(c, k, at)
+       JOIN "audio_chunks" ch ON ch.id = t.k
+       JOIN "websocket_connections" wc ON wc.id = t.c
+       ON CONFLICT ("connection_id", "chunk_id") DO UPDATE SET "${column}" = EXCLUDED."${column}"`,
+      rows.map((d) => d.connectionId),
+      rows.map((d) => d.chunkId),
+      rows.map((d) => d.at),
+    );
   }
 
   ping(): Promise<void> {

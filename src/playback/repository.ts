@@ -17,7 +17,15 @@ export type WriteOp =
   | { op: 'upsertConnection'; connection: ConnectionRecord }
   | { op: 'updateConnection'; id: string; patch: ConnectionPatch }
   | { op: 'supersedeConnections'; campaignId: string; tokenId: string; exceptId: string; at: Date }
-  | { op: 'recordDelivery'; connectionId: string; chunkId: string; field: DeliveryField; at: Date };
+  | { op: 'recordDelivery'; connectionId: string; chunkId: string; field: DeliveryField; at: Date }
+  | { op: 'recordDeliveries'; field: DeliveryField; deliveries: Delivery[] };
+
+/** One per-connection delivery time, for the batched {@link WriteOp} `recordDeliveries`. */
+export interface Delivery {
+  connectionId: string;
+  chunkId: string;
+  at: Date;
+}
 
 /** Fields of a request that change after creation. */
 export type RequestPatch = Partial<

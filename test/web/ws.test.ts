@@ -6,7 +6,7 @@ import { openTestDatabase, type TestDatabase } from '../support/db';
 import { toneAudio } from './support/audio';
 import { eventually } from './support/eventually';
 import { startWebHarness, type WebHarness } from './support/server';
-import type { TestSocket } from './support/ws-client';
+import { TestSocket } from './support/ws-client';
 
 let tdb: TestDatabase;
 let h: WebHarness;
@@ -38,6 +38,21 @@ afterEach(async () => {
 async function connect(token?: string, campaign?: string): Promise<TestSocket> {
   const s = await h.connect(token, campaign);
   sockets.push(s);
+  return s;
+}
+
+/** Sockets the harness does not know about (it terminates its own). */
+const tabSockets: TestSocket[] = [];
+afterEach(() => {
+  for (const s of tabSockets.splice(0)) s.ws.terminate();
+});
+
+/** Opens `/ws` for c1 as a page does: with its tab's `client` id. */
+async function connectTab(token: string, client: string): Promise<TestSocket> {
+  const s = new TestSocket(`${h.url.replace('http', 'ws')}/ws?campaign=c1&token=${token}&client=${client}`);
+  sockets.push(s);
+  tabSockets.push(s);
+  await s.opened;
   return s;
 }
 
@@ -321,6 +336,53 @@ describe('lifecycle', () => {
     expect(h.web.hub.connectionCount('c1')).toBe(2);
   });
 
+  it('lets tabs that share one link play side by side; only the same tab is superseded', async () => {
+    const token = h.token();
+    const nonce = h.tokens.verify(token, h.clock.now()).tokenId;
+    const tabA = await connectTab(token, 'tab-A-0123456789');
+    const { connection_id: aId } = await tabA.next('connection_registered');
+    const tabB = await connectTab(token, 'tab_B_abcdefghij');
+    const { connection_id: bId } = await tabB.next('connection_registered');
+    // Same token, no client id (a script): replaces nothing the tabs hold.
+    const bare = await connect(token);
+    await bare.next('connection_registered');
+    await tabB.next('playback_queue_updated');
+    expect([tabA.closeCode, tabB.closeCode, bare.closeCode]).toEqual([null, null, null]);
+    expect(h.web.hub.connectionCount('c1')).toBe(3);
+
+    // Tab A reconnects (same client id): its old connection goes, B stays.
+    const tabA2 = await connectTab(token, 'tab-A-0123456789');
+    const { connection_id: a2Id } = await tabA2.next('connection_registered');
+    expect(await tabA.closed).toBe(4001);
+    expect(tabA.closeReason).toBe('superseded by a newer connection');
+    expect(tabB.ws.readyState).toBe(tabB.ws.OPEN);
+    expect(bare.ws.readyState).toBe(bare.ws.OPEN);
+    expect(h.web.hub.connectionCount('c1')).toBe(3);
+
+    const rows = await eventually(async () => {
+      const r = await connectionsInDb();
+      return r.length === 4 && r.find((x) => x.id === aId)?.status === 'SUPERSEDED' && r;
+    });
+    const byId = new Map<unknown, (typeof rows)[number]>(rows.map((r) => [r.id, r]));
+    expect(byId.get(aId)).toMatchObject({ tokenId: `${nonce}:tab-A-0123456789`, status: 'SUPERSEDED' });
+    expect(byId.get(a2Id)).toMatchObject({ tokenId: `${nonce}:tab-A-0123456789`, status: 'CONNECTED' });
+    expect(byId.get(bId)).toMatchObject({ tokenId: `${nonce}:tab_B_abcdefghij`, status: 'CONNECTED' });
+    expect(rows.filter((r) => r.tokenId === nonce)).toMatchObject([{ status: 'CONNECTED' }]);
+
+    // The fallback ACK carries only the token: it lands on the token's latest connection.
+    const r = await h.say('F', [a1000]);
+    const chunkId = h.t.engine.stations.get('c1').findRequest(r.id)!.chunks[0]!.id;
+    const ack = await h.fetch(`/api/audio/played/${chunkId}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    expect(ack.status).toBe(204);
+    await eventually(async () =>
+      (await statesInDb()).some((x) => x.connectionId === a2Id && x.playedAt !== null),
+    );
+  });
+
   it('marks a closed connection DISCONNECTED', async () => {
     const s = await connect();
     const { connection_id: id } = await s.next('connection_registered');
@@ -342,9 +404,13 @@ describe('lifecycle', () => {
       [`/ws?campaign=c2&token=${h.token()}`, 403],
       [`/ws?campaign=c%201&token=${h.token()}`, 400],
       [`/ws?token=${h.token()}`, 400],
+      [`/ws?campaign=c1&token=${h.token()}&client=short`, 400],
+      [`/ws?campaign=c1&token=${h.token()}&client=`, 400],
+      [`/ws?campaign=c1&token=${h.token()}&client=has%20space%20inside`, 400],
+      [`/ws?campaign=c1&token=${h.token()}&client=${'x'.repeat(65)}`, 400],
+      [`/ws?campaign=c1&token=${h.token()}&client=tab-one-123&client=tab-two-456`, 400],
       [`/elsewhere?campaign=c1&token=${h.token()}`, 404],
     ];
-    const { TestSocket } = await import('./support/ws-client');
     for (const [path, status] of cases) {
       const s = new TestSocket(base + path);
       const err = (await s.opened.then(

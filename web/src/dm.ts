@@ -1,6 +1,7 @@
 /** DM console: `/dm/{campaign}?token=…` (a DM token). */
 import './style.css';
 import { ApiError, createApiClient, type ApiClient, type ControlAction } from './api';
+import { sessionStorageOrNull, tabClientId } from './client-id';
 import { installDebugHook } from './debug-hook';
 import { connectionLabel, formatSeconds, truncate } from './format';
 import { MAX_NARRATION_CHARS, buildNarration, isSubmitShortcut } from './narration-form';
@@ -29,7 +30,7 @@ function main(): void {
   const api = createApiClient({ context, origin: location.origin });
   const station = new Station({
     campaignId: context.campaignId,
-    wsUrl: webSocketUrl(location.origin, context),
+    wsUrl: webSocketUrl(location.origin, context, tabClientId(sessionStorageOrNull())),
     api,
   });
   installDebugHook(station);

@@ -1,6 +1,7 @@
 /** Listener page: `/listen/{campaign}?token=…`. */
 import './style.css';
 import { createApiClient } from './api';
+import { sessionStorageOrNull, tabClientId } from './client-id';
 import { installDebugHook } from './debug-hook';
 import { connectionLabel, formatSeconds, truncate } from './format';
 import { readPageContext, webSocketUrl } from './page';
@@ -21,7 +22,7 @@ function main(): void {
   const api = createApiClient({ context, origin: location.origin });
   const station = new Station({
     campaignId: context.campaignId,
-    wsUrl: webSocketUrl(location.origin, context),
+    wsUrl: webSocketUrl(location.origin, context, tabClientId(sessionStorageOrNull())),
     api,
   });
   installDebugHook(station);

@@ -36,11 +36,16 @@ export function readPageContext(pathname: string, search: string, page: 'listen'
   return { campaignId, token };
 }
 
-/** WebSocket URL of the station for a page served from `origin` (`http(s)://host[:port]`). */
-export function webSocketUrl(origin: string, context: PageContext): string {
+/**
+ * WebSocket URL of the station for a page served from `origin`
+ * (`http(s)://host[:port]`). `clientId` (the tab's, see `client-id.ts`)
+ * keeps tabs that share one link from replacing each other's connection.
+ */
+export function webSocketUrl(origin: string, context: PageContext, clientId?: string): string {
   const url = new URL('/ws', origin);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.searchParams.set('campaign', context.campaignId);
   url.searchParams.set('token', context.token);
+  if (clientId !== undefined) url.searchParams.set('client', clientId);
   return url.toString();
 }

@@ -26,14 +26,16 @@ export enum ConnectionStatus {
   Live = 'live',
   Reconnecting = 'reconnecting',
   Stopped = 'stopped',
-  /** The server closed this connection because the same token connected elsewhere. */
+  /** The server closed this connection because the same token and tab id connected again (a duplicated tab). */
   Superseded = 'superseded',
 }
 
 /**
- * Close code of a connection replaced by a newer one with the same token
- * (src/web/ws/connection.ts). Reconnecting by itself would kick the other
- * tab or device off in turn, forever; the page asks the user instead.
+ * Close code of a connection replaced by a newer one with the same token and
+ * the same `client` tab id (src/web/ws/connection.ts): tabs sharing one link
+ * have their own ids, so this means a duplicated tab (sessionStorage is
+ * copied with it). Reconnecting by itself would kick the other tab off in
+ * turn, forever; the page asks the user instead.
  */
 export const SUPERSEDED_CLOSE_CODE = 4001;
 

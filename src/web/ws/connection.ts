@@ -22,9 +22,30 @@ export const CloseCode = {
   GoingAway: 1001,
   PolicyViolation: 1008,
   TryAgainLater: 1013,
-  /** The same token connected again; this (older) connection is replaced. */
+  /**
+   * The same tab (same token and client id, or the same token without a
+   * client id) connected again; this (older) connection is replaced.
+   */
   Superseded: 4001,
 } as const;
+
+/**
+ * A page's per-tab id (`client` on the WebSocket URL): random, kept in the
+ * tab's sessionStorage. Letters, digits, `_` and `-`, 8 to 64 characters.
+ */
+export const CLIENT_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
+
+/**
+ * What decides which older connection a new one replaces: the token's id,
+ * plus the tab's client id when the page sent one. A listener link shared by
+ * the whole table then gives every tab its own key (nobody kicks anybody),
+ * while a tab that reconnects still replaces its own half-dead connection.
+ * Stored as `websocket_connections.token_id` (a token nonce has no `:`), so
+ * `supersedeConnections` matches exactly the same tab.
+ */
+export function supersedeKey(tokenId: string, clientId: string | null): string {
+  return clientId === null ? tokenId : `${tokenId}:${clientId}`;
+}
 
 /** Why a connection was dropped by the server. */
 export type DropReason = 'slow' | 'abuse' | 'dead';
@@ -52,7 +73,12 @@ export interface ConnectionHooks {
 /** A registered WebSocket connection. */
 export class ClientConnection {
   readonly campaignId: string;
+  /** The token's id (its nonce): every tab that opened the same link shares it. */
   readonly tokenId: string;
+  /** The page's per-tab id, when it sent one. */
+  readonly clientId: string | null;
+  /** See {@link supersedeKey}. */
+  readonly supersedeKey: string;
   readonly kind: 'PLAYER' | 'DM';
   /** Cleared by each ping, set by each pong: a connection that stays false missed a pong. */
   alive = true;
@@ -76,6 +102,7 @@ export class ClientConnection {
     ws: WebSocket,
     claims: TokenClaims,
     campaignId: string,
+    clientId: string | null,
     ctx: WebContext,
     hooks: ConnectionHooks,
   ) {
@@ -84,6 +111,8 @@ export class ClientConnection {
     this.#hooks = hooks;
     this.campaignId = campaignId;
     this.tokenId = claims.tokenId;
+    this.clientId = clientId;
+    this.supersedeKey = supersedeKey(claims.tokenId, clientId);
     this.kind = claims.role === 'dm' ? 'DM' : 'PLAYER';
     const now = ctx.clock.now();
     this.#lastHeartbeatWrite = now;
@@ -98,7 +127,7 @@ export class ClientConnection {
           connection: {
             id,
             campaignId,
-            tokenId: this.tokenId,
+            tokenId: this.supersedeKey,
             kind: this.kind,
             status: 'CONNECTED',
             connectedAt: at,
@@ -111,7 +140,7 @@ export class ClientConnection {
         ctx.engine.repository.apply({
           op: 'supersedeConnections',
           campaignId,
-          tokenId: this.tokenId,
+          tokenId: this.supersedeKey,
           exceptId: id,
           at,
         }),
@@ -171,7 +200,7 @@ export class ClientConnection {
     this.#write({ op: 'recordDelivery', connectionId: this.id, chunkId, field: 'playedAt', at });
   }
 
-  /** The same token connected again: this connection ends SUPERSEDED (written by the new one). */
+  /** The same tab connected again: this connection ends SUPERSEDED (written by the new one). */
   supersede(): void {
     this.#endStatus = 'SUPERSEDED';
     this.#ws.close(CloseCode.Superseded, 'superseded by a newer connection');

@@ -26,7 +26,7 @@ import {
 import { CAMPAIGN_ID_RE } from '../schemas';
 import type { StationEvent } from '../station-feed';
 import { onAirView, queueView, readyChunkIds } from '../views';
-import { ClientConnection, type DropReason } from './connection';
+import { CLIENT_ID_RE, ClientConnection, type DropReason } from './connection';
 
 interface CampaignRoom {
   connections: Set<ClientConnection>;
@@ -36,7 +36,8 @@ interface CampaignRoom {
   flushQueued: boolean;
 }
 
-const tokenKey = (campaignId: string, tokenId: string) => `${campaignId}\n${tokenId}`;
+/** Map key of a (campaign, token id or supersede key) pair. */
+const tokenKey = (campaignId: string, id: string) => `${campaignId}\n${id}`;
 
 /** Milliseconds into the request at which a (re)started request begins: after its chunks already PLAYED. */
 function resumePositionMs(entry: QueueEntry | undefined): number {
@@ -53,8 +54,8 @@ export class WebSocketHub {
   readonly #ctx: WebContext;
   readonly #wss: WebSocketServer;
   readonly #rooms = new Map<string, CampaignRoom>();
-  /** The open connection of each (campaign, token): a newer one supersedes it. */
-  readonly #byToken = new Map<string, ClientConnection>();
+  /** The open connection of each (campaign, supersede key): a newer one of the same tab supersedes it. */
+  readonly #bySupersedeKey = new Map<string, ClientConnection>();
   /** The latest connection id of each (campaign, token), open or not: where fallback ACKs go. */
   readonly #lastByToken = new Map<string, ClientConnection>();
   readonly #ping: NodeJS.Timeout;
@@ -91,6 +92,7 @@ export class WebSocketHub {
     socket.on('error', () => {}); // a client vanishing mid-handshake is not our error
     let campaignId: string;
     let claims: TokenClaims;
+    let clientId: string | null;
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname !== '/ws') throw new HttpError(404, 'not_found', 'No such endpoint.');
@@ -103,6 +105,11 @@ export class WebSocketHub {
         throw new HttpError(400, 'bad_request', 'Invalid campaign: letters, digits, _ and - only (max 64).');
       }
       campaignId = campaigns[0] as string;
+      const clients = url.searchParams.getAll('client');
+      if (clients.length > 1 || (clients.length === 1 && !CLIENT_ID_RE.test(clients[0] as string))) {
+        throw new HttpError(400, 'bad_request', 'Invalid client: 8 to 64 letters, digits, _ or -.');
+      }
+      clientId = clients[0] ?? null;
       claims = verifyToken(this.#ctx.tokens, this.#ctx.clock, readToken(req, url.searchParams));
       requireAccess(claims, campaignId);
     } catch (err) {
@@ -110,10 +117,13 @@ export class WebSocketHub {
       refuseUpgrade(socket, e);
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, claims, campaignId));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, claims, campaignId, clientId));
   }
 
-  /** Records a fallback HTTP ACK against the token's latest connection; false when it never connected. */
+  /**
+   * Records a fallback HTTP ACK against the token's latest connection (of any
+   * tab: the ACK carries only the token); false when it never connected.
+   */
   recordPlayed(campaignId: string, tokenId: string, chunkId: string): boolean {
     const connection = this.#lastByToken.get(tokenKey(campaignId, tokenId));
     connection?.markPlayed(chunkId);
@@ -133,9 +143,9 @@ export class WebSocketHub {
     await Promise.all([...this.#all].map((c) => c.whenClosed));
   }
 
-  #accept(ws: WebSocket, claims: TokenClaims, campaignId: string): void {
+  #accept(ws: WebSocket, claims: TokenClaims, campaignId: string, clientId: string | null): void {
     const key = tokenKey(campaignId, claims.tokenId);
-    const connection = new ClientConnection(randomUUID(), ws, claims, campaignId, this.#ctx, {
+    const connection = new ClientConnection(randomUUID(), ws, claims, campaignId, clientId, this.#ctx, {
       onClosed: (c) => {
         this.#all.delete(c);
         this.#remove(c);
@@ -143,13 +153,15 @@ export class WebSocketHub {
       onDropped: (reason: DropReason) => this.#ctx.metrics.dropped.inc({ reason }),
     });
     this.#all.add(connection);
-    const previous = this.#byToken.get(key);
+    // Only the same tab is replaced: other tabs sharing the link keep playing.
+    const sameTab = tokenKey(campaignId, connection.supersedeKey);
+    const previous = this.#bySupersedeKey.get(sameTab);
     if (previous) {
       this.#ctx.log.info({ connection: previous.id, by: connection.id }, 'WebSocket connection superseded');
       this.#remove(previous);
       previous.supersede();
     }
-    this.#byToken.set(key, connection);
+    this.#bySupersedeKey.set(sameTab, connection);
     this.#lastByToken.delete(key);
     this.#lastByToken.set(key, connection);
     if (this.#lastByToken.size > 1_000)
@@ -186,8 +198,8 @@ export class WebSocketHub {
   }
 
   #remove(connection: ClientConnection): void {
-    const key = tokenKey(connection.campaignId, connection.tokenId);
-    if (this.#byToken.get(key) === connection) this.#byToken.delete(key);
+    const key = tokenKey(connection.campaignId, connection.supersedeKey);
+    if (this.#bySupersedeKey.get(key) === connection) this.#bySupersedeKey.delete(key);
     const room = this.#rooms.get(connection.campaignId);
     if (!room?.connections.delete(connection)) return;
     this.#count--;

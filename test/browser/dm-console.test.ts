@@ -1,0 +1,203 @@
+/**
+ * The DM console in real Chromium against the real app (child process): type
+ * and send narrations, see them queued, and skip / pause / resume / stop the
+ * station with the buttons — checked against the server's own queue
+ * endpoint, not only the page. One app and one browser for the whole file.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type {} from '../../web/src/debug-hook';
+import { startAppProcess, type AppProcess } from './support/app-process';
+import { chromiumAvailability, launchBrowser, type TestBrowser } from './support/browser';
+import { openPage, testIdText, waitForSignal } from './support/page-probe';
+import { ensurePagesBuilt } from './support/pages';
+import { StationApi } from './support/station-api';
+
+const chromium = chromiumAvailability();
+
+let app: AppProcess;
+let browser: TestBrowser;
+const api = new StationApi(() => app);
+const pages: Page[] = [];
+
+async function dmConsole(url = app.links.dmUrl): Promise<Page> {
+  const page = await browser.newPage();
+  pages.push(page);
+  return openPage(page, url);
+}
+
+/** Types a narration into the form and sends it; returns the request id the server gave it. */
+async function send(page: Page, text: string, mode: 'say' | 'narrate'): Promise<string> {
+  await page.getByTestId(`mode-${mode}`).check();
+  await page.getByTestId('narration-text').fill(text);
+  await page.getByTestId('send-button').click();
+  await page.waitForFunction(
+    () =>
+      /^Queued \([0-9a-f]{8}\)\.$/.test(
+        document.querySelector('[data-testid="send-status"]')?.textContent ?? '',
+      ),
+    undefined,
+    { timeout: 15_000 },
+  );
+  const prefix = /\(([0-9a-f]{8})\)/.exec(await testIdText(page, 'send-status'))![1]!;
+  const q = await api.queue();
+  const found = [...q.pending, ...q.history].find((r) => r.request_id.startsWith(prefix));
+  const id =
+    found?.request_id ?? (q.now_playing?.request_id.startsWith(prefix) ? q.now_playing.request_id : null);
+  expect(id, `request ${prefix}… in the server queue`).toBeTruthy();
+  expect(await page.getByTestId('narration-text').inputValue()).toBe('');
+  return id!;
+}
+
+/** Waits until the button is enabled (the console disables controls that do not apply). */
+async function click(page: Page, button: string): Promise<void> {
+  const locator = page.getByTestId(button);
+  await expectEnabled(page, button);
+  await locator.click();
+}
+
+async function expectEnabled(page: Page, button: string): Promise<void> {
+  await page.waitForFunction(
+    (id) => !(document.querySelector(`[data-testid="${id}"]`) as HTMLButtonElement | null)?.disabled,
+    button,
+    { timeout: 15_000 },
+  );
+}
+
+describe.skipIf(!chromium.available)('DM console (Chromium)', () => {
+  beforeAll(async () => {
+    await ensurePagesBuilt();
+    [app, browser] = await Promise.all([startAppProcess(), launchBrowser()]);
+  }, 150_000);
+  afterEach(async () => {
+    for (const page of pages.splice(0)) await page.close();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.dispose();
+  }, 30_000);
+
+  it('sends narrations, shows the queue, and skip / pause / resume / stop move the station', async () => {
+    await api.reset();
+    const page = await dmConsole();
+    const long =
+      'The dragon uncoils from its hoard of gold. Smoke curls from its nostrils. Its eyes, old as the mountains, ' +
+      'settle on the party. Every torch in the cavern gutters. The floor trembles under its weight.';
+    const firstId = await send(page, long, 'say');
+    await api.onAir(firstId);
+    const nextText = 'A small voice squeaks from behind the treasure: run!';
+    const nextId = await send(page, nextText, 'say');
+
+    // Queued: in the server's queue, and in the console's list with its status.
+    const queued = await api.queue();
+    expect(queued.now_playing?.request_id).toBe(firstId);
+    expect(queued.pending.map((r) => r.request_id)).toEqual([nextId]);
+    await page.waitForFunction(
+      (id) => document.querySelector(`[data-testid="queue"] [data-request-id="${id}"]`) !== null,
+      nextId,
+      { timeout: 10_000 },
+    );
+    expect(await page.locator(`[data-request-id="${nextId}"]`).textContent()).toContain(
+      'A small voice squeaks',
+    );
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="now-request"]')?.textContent?.includes('The dragon uncoils'),
+      undefined,
+      { timeout: 10_000 },
+    );
+
+    // Pause: the station stops its clock; the console says so and offers Resume.
+    await click(page, 'pause-button');
+    const paused = await api.waitForQueue((q) => q.paused && q, 10_000, 'a paused station');
+    expect(paused.now_playing?.request_id).toBe(firstId);
+    // The position holds still while paused (read again half a second of server time later).
+    const later = await api.waitForQueue((q) => q.server_time > paused.server_time + 500 && q, 5_000, 'time');
+    expect(later.paused).toBe(true);
+    expect(later.now_playing?.request_position_sec).toBe(paused.now_playing!.request_position_sec);
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="now-request"]')?.textContent === 'Paused',
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await page.getByTestId('pause-button').isDisabled()).toBe(true);
+
+    // Resume: the same request carries on from where it was.
+    await click(page, 'resume-button');
+    const resumed = await api.waitForQueue(
+      (q) => !q.paused && q.now_playing?.request_id === firstId && q,
+      10_000,
+      'the first request back on air',
+    );
+    const atResume = resumed.now_playing!.request_position_sec;
+    await api.waitForQueue(
+      (q) => (q.now_playing?.request_position_sec ?? 0) > atResume + 0.5,
+      10_000,
+      'the position moving after resume',
+    );
+
+    // Skip: the first request ends CANCELLED, the queued one goes on air.
+    await click(page, 'skip-button');
+    await api.onAir(nextId, 15_000);
+    const afterSkip = await api.queue();
+    expect(afterSkip.history.find((r) => r.request_id === firstId)?.status).toBe('CANCELLED');
+    await page.waitForFunction(
+      (id) =>
+        document
+          .querySelector(`[data-testid="history"] [data-request-id="${id}"]`)
+          ?.getAttribute('data-status') === 'CANCELLED',
+      firstId,
+      { timeout: 10_000 },
+    );
+
+    // Stop: nothing on air, nothing queued.
+    await send(page, 'The echo fades.', 'say');
+    await click(page, 'stop-button');
+    await api.waitForQueue((q) => !q.now_playing && q.pending.length === 0, 10_000, 'a stopped station');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="now-request"]')?.textContent === 'Nothing on air',
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('narrate mode goes through the (demo) LLM, and "Listen here" plays it in the console', async () => {
+    await api.reset();
+    const page = await dmConsole();
+    await page.getByTestId('listen-toggle').check();
+    await page.waitForFunction(() => window.__bardcast?.audioState === 'running', undefined, {
+      timeout: 15_000,
+    });
+    const prompt = 'the party enters a haunted library';
+    const id = await send(page, prompt, 'narrate');
+    const level = await waitForSignal(page, id, 0.01);
+    // The captions are the narrator's sentences, not the DM's prompt.
+    const caption = await page.waitForFunction(
+      () => document.querySelector('[data-testid="caption"]')?.textContent?.trim() || false,
+      undefined,
+      { timeout: 10_000 },
+    );
+    const sentence = (await caption.jsonValue()) as string;
+    console.log(`[browser] DM console listen-here: analyser RMS ${level.toFixed(3)}; caption "${sentence}"`);
+    expect(sentence).not.toBe(prompt);
+    await api.reset();
+    const summary = (await api.queue()).history.find((r) => r.request_id === id);
+    expect(summary).toMatchObject({ mode: 'narrate', text: prompt, status: 'CANCELLED' });
+  });
+
+  it('explains a refused send (a player link opened as a DM console)', async () => {
+    const url = app.links.dmUrl.replace(app.dmToken, app.playerToken);
+    const page = await dmConsole(url);
+    await page.getByTestId('mode-say').check();
+    await page.getByTestId('narration-text').fill('Let me narrate too.');
+    await page.getByTestId('send-button').click();
+    await page.waitForFunction(
+      () => (document.querySelector('[data-testid="send-error"]')?.textContent ?? '').includes('forbidden'),
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await page.getByTestId('narration-text').inputValue()).toBe('Let me narrate too.');
+    expect((await api.queue()).pending).toEqual([]);
+  });
+});
