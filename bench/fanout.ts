@@ -96,11 +96,14 @@ await Promise.all(
       `${web.url.replace('http', 'ws')}/ws?campaign=c1&token=${tokens.sign('c1', 'player', 3600)}&client=bench${String(i).padStart(6, '0')}`,
     );
     sockets.push(ws);
+    const seen = new Set<string>();
     ws.on('message', (data) => {
       const msg = JSON.parse(String(data)) as { type: string; entries?: { chunk_id: string }[] };
       if (msg.type !== 'station_schedule') return;
       const first = msg.entries?.[0];
-      if (!first) return;
+      // The first schedule naming a chunk as on air; later ones repeat it (more chunks generated).
+      if (!first || seen.has(first.chunk_id)) return;
+      seen.add(first.chunk_id);
       const list = received.get(first.chunk_id) ?? [];
       list.push(performance.now());
       received.set(first.chunk_id, list);

@@ -1,3 +1,4 @@
+import type { DeliveryLog } from './delivery-log';
 import type { TokenSigner } from '../auth';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
@@ -68,6 +69,8 @@ export interface WebContext {
   audio: ChunkAudioCache;
   metrics: WebMetrics;
   streams: OpenStreams;
+  /** Batched `connection_playback_states` writes. */
+  deliveries: DeliveryLog;
   /** Records a fallback ACK against the token's latest WebSocket connection. */
   recordPlayed(campaignId: string, tokenId: string, chunkId: string): void;
   pagesDir: string;

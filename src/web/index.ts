@@ -2,6 +2,7 @@
  * The web companion's server side: HTTP API, audio streams, WebSocket hub and
  * the built pages on one port. See docs/PROTOCOL.md.
  */
+import { DeliveryLog } from './delivery-log';
 import http, { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -86,6 +87,7 @@ export async function startWebServer(
     audio: new ChunkAudioCache(engine.store),
     metrics,
     streams: new OpenStreams(metrics, limits.maxStreams),
+    deliveries: new DeliveryLog({ repository: engine.repository, log }),
     // The hub is built from this context; the closure runs only after both exist.
     recordPlayed: (campaignId, tokenId, chunkId) => {
       hub.recordPlayed(campaignId, tokenId, chunkId);
@@ -134,6 +136,7 @@ export async function startWebServer(
         server.closeAllConnections();
         await closed;
         await wsHub.closed();
+        await ctx.deliveries.flush();
       })()),
   };
 }

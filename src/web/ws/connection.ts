@@ -5,7 +5,7 @@
  */
 import type { WebSocket } from 'ws';
 import type { TokenClaims } from '../../auth';
-import type { ConnectionStatus, WriteOp } from '../../playback';
+import type { ConnectionStatus, DeliveryField, WriteOp } from '../../playback';
 import type { WebContext } from '../context';
 import type { ErrorCode } from '../errors';
 import { findChunk } from '../lookup';
@@ -89,6 +89,8 @@ export class ClientConnection {
   readonly #played = new BoundedSet(4096);
   /** Writes of this connection, in order, after its row exists. */
   #writes: Promise<void>;
+  /** Settles once the connection row is written: delivery rows refer to it. */
+  readonly #registered: Promise<void>;
   #window = { start: 0, total: 0, bad: 0 };
   #lastHeartbeatWrite: number;
   #endStatus: ConnectionStatus | null = null;
@@ -148,6 +150,7 @@ export class ClientConnection {
       .catch((err: unknown) =>
         ctx.log.error({ err, connection: id }, 'could not register a WebSocket connection'),
       );
+    this.#registered = this.#writes;
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     ws.on('pong', () => {
       this.alive = true;
@@ -162,8 +165,9 @@ export class ClientConnection {
   }
 
   /** Resolves when every write issued so far is durable (tests). */
-  flushed(): Promise<void> {
-    return this.#writes;
+  async flushed(): Promise<void> {
+    await this.#writes;
+    await this.#ctx.deliveries.flush();
   }
 
   /** Sends a serialised message; drops the connection instead of buffering past the bound. */
@@ -187,7 +191,7 @@ export class ClientConnection {
     for (const chunkId of chunkIds) {
       if (this.#sent.has(chunkId)) continue;
       this.#sent.add(chunkId);
-      this.#write({ op: 'recordDelivery', connectionId: this.id, chunkId, field: 'sentAt', at });
+      this.#recordDelivery('sentAt', chunkId, at);
     }
   }
 
@@ -196,8 +200,8 @@ export class ClientConnection {
     if (this.#played.has(chunkId)) return;
     this.#played.add(chunkId);
     const at = new Date(this.#ctx.clock.now());
-    this.#write({ op: 'recordDelivery', connectionId: this.id, chunkId, field: 'acknowledgedAt', at });
-    this.#write({ op: 'recordDelivery', connectionId: this.id, chunkId, field: 'playedAt', at });
+    this.#recordDelivery('acknowledgedAt', chunkId, at);
+    this.#recordDelivery('playedAt', chunkId, at);
   }
 
   /** The same tab connected again: this connection ends SUPERSEDED (written by the new one). */
@@ -239,6 +243,11 @@ export class ClientConnection {
     setTimeout(() => {
       if (this.#ws.readyState !== this.#ws.CLOSED) this.#ws.terminate();
     }, 2_000).unref();
+  }
+
+  /** Batched with every other listener's (see DeliveryLog), after this connection's row exists. */
+  #recordDelivery(field: DeliveryField, chunkId: string, at: Date): void {
+    void this.#registered.then(() => this.#ctx.deliveries.record(field, this.id, chunkId, at));
   }
 
   #write(op: WriteOp): void {

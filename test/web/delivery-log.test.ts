@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log';
+import type { WriteOp } from '../../src/playback';
+import { DeliveryLog } from '../../src/web/delivery-log';
+import { audioOf } from '../support/audio';
+import { openTestDatabase, type TestDatabase } from '../support/db';
+import { startTestEngine } from '../support/engine';
+
+let tdb: TestDatabase;
+beforeAll(async () => {
+  tdb = await openTestDatabase('pglite');
+});
+afterAll(async () => {
+  await tdb.close();
+});
+
+it('writes a broadcast to many listeners as one statement per field, with each real time', async () => {
+  const t = await startTestEngine(tdb.repository);
+  const { repository, writer } = t.engine;
+  const r = await writer.create('c1', 'A');
+  const chunk = await writer.addChunk(r.id, 0, { text: 'a', audio: audioOf(500) });
+  const ids = Array.from({ length: 50 }, (_, i) => `conn-${i}`);
+  for (const id of ids) {
+    await repository.apply({
+      op: 'upsertConnection',
+      connection: {
+        id,
+        campaignId: 'c1',
+        tokenId: id,
+        kind: 'PLAYER',
+        status: 'CONNECTED',
+        connectedAt: new Date(),
+        lastHeartbeat: new Date(),
+        disconnectedAt: null,
+      },
+    });
+  }
+  const ops: WriteOp[] = [];
+  const counting = Object.create(repository) as typeof repository;
+  counting.apply = (op) => {
+    ops.push(op);
+    return repository.apply(op);
+  };
+  const log = new DeliveryLog({ repository: counting, log: silentLogger, flushMs: 10_000 });
+  const sent = new Date('2026-11-25T12:00:00.000Z');
+  const acked = (i: number) => new Date(sent.getTime() + 100 + i);
+  for (const id of ids) log.record('sentAt', id, chunk.id, sent);
+  ids.forEach((id, i) => log.record('acknowledgedAt', id, chunk.id, acked(i)));
+  expect(ops).toHaveLength(0);
+  await log.flush();
+  expect(ops.map((o) => o.op)).toEqual(['recordDeliveries', 'recordDeliveries']);
+  const rows = await tdb.db.prisma.connectionPlaybackState.findMany({ orderBy: { acknowledgedAt: 'asc' } });
+  expect(rows).toHaveLength(50);
+  expect(rows.every((row) => row.sentAt?.getTime() === sent.getTime())).toBe(true);
+  expect(rows.map((row) => row.acknowledgedAt?.getTime())).toEqual(ids.map((_, i) => acked(i).getTime()));
+  await t.dispose();
+});
+
+it('flushes by itself after its delay, and at once past the batch size', async () => {
+  const t = await startTestEngine(tdb.repository);
+  const ops: WriteOp[] = [];
+  const counting = Object.create(t.engine.repository) as typeof t.engine.repository;
+  counting.apply = async (op) => {
+    ops.push(op);
+  };
+  const timed = new DeliveryLog({ repository: counting, log: silentLogger, flushMs: 20 });
+  timed.record('playedAt', 'k', 'c', new Date());
+  expect(ops).toHaveLength(0);
+  await new Promise((r) => setTimeout(r, 60));
+  expect(ops).toHaveLength(1);
+  const sized = new DeliveryLog({ repository: counting, log: silentLogger, flushMs: 60_000, maxBatch: 3 });
+  for (let i = 0; i < 3; i++) sized.record('sentAt', `k${i}`, 'c', new Date());
+  expect(ops).toHaveLength(2);
+  await t.dispose();
+});
