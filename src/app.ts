@@ -71,7 +71,8 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
       logger: log,
       clock,
     });
-    closers.push(() => narration.close());
+    // On shutdown, narrations being generated get a few seconds to finish storing their audio.
+    closers.push(() => narration.close({ drainMs: 15_000 }));
     if (!narration.llmAvailable) {
       log.warn(
         'no LLM configured (OPENAI_API_KEY unset): /narrate speaks the prompt as written; DEMO_LLM=true for a demo narrator',

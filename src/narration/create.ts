@@ -137,8 +137,8 @@ export async function createNarrationService(
       },
       start: (input: NarrationInput): Promise<NarrationHandle> => pipeline.start(input),
       voices: () => pipeline.voices(),
-      close: async () => {
-        await pipeline.close();
+      close: async (closeOptions?: { drainMs?: number }) => {
+        await pipeline.close(closeOptions);
         await closeAll(owned, logger);
       },
     };

@@ -248,9 +248,22 @@ export class NarrationPipeline implements NarrationService {
     };
   }
 
-  /** Aborts every running generation and waits for them to wind down. */
-  async close(): Promise<void> {
+  /**
+   * Takes no new narrations, lets running generations finish for up to
+   * `drainMs` (so a restart doesn't cut a narration in half), then aborts the
+   * rest and waits for them to wind down.
+   */
+  async close(options: { drainMs?: number } = {}): Promise<void> {
     this.#closed = true;
+    const drainMs = options.drainMs ?? 0;
+    if (drainMs > 0 && this.#running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#running]),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs))),
+      ]);
+      clearTimeout(timer);
+    }
     for (const controller of this.#aborts) controller.abort(new Error(SHUTDOWN_REASON));
     await Promise.allSettled([...this.#running]);
     this.#engine.stations.off('requestEnded', this.#onRequestEnded);

@@ -67,5 +67,5 @@ export interface NarrationService {
   /** True when an LLM is configured for `narrate`. */
   readonly llmAvailable: boolean;
   /** Aborts every running generation (shutdown). */
-  close(): Promise<void>;
+  close(options?: { drainMs?: number }): Promise<void>;
 }

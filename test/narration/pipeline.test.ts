@@ -464,6 +464,21 @@ describe('cancellation', () => {
     expect(tts.calls.every((c) => c.aborted)).toBe(true);
   });
 
+  it('close({ drainMs }) lets a running narration finish storing its audio, and refuses new ones', async () => {
+    const s = service();
+    const handle = await s.start({ campaignId: 'c1', text: STORY, mode: 'say', requestedBy: 'dm' });
+    await tts.nextCall(3);
+    const closing = s.close({ drainMs: 30_000 });
+    await expect(s.start({ campaignId: 'c1', text: 'late', mode: 'say', requestedBy: 'dm' })).rejects.toThrow(
+      /closed/,
+    );
+    const done = await settleTtsInRandomOrder(handle, () => 0);
+    await closing;
+    expect(done).toMatchObject({ phase: 'done', sentencesDone: SENTENCES.length });
+    expect(tts.calls.some((c) => c.aborted)).toBe(false);
+    expect(handle.request.generation).toBe(GenerationStatus.Generated);
+  });
+
   it('close() aborts running narrations and fails their requests with a shutdown reason', async () => {
     const s = service();
     const handle = await s.start({ campaignId: 'c1', text: STORY, mode: 'say', requestedBy: 'dm' });
