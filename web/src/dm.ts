@@ -1,11 +1,9 @@
 /** DM console: `/dm/{campaign}?token=…` (a DM token). */
 import './style.css';
-import { ApiError, createApiClient, type ApiClient, type ControlAction } from './api';
-import { sessionStorageOrNull, tabClientId } from './client-id';
-import { installDebugHook } from './debug-hook';
+import { ApiError, type ApiClient, type ControlAction } from './api';
+import { bootPage } from './boot';
 import { connectionLabel, formatSeconds, truncate } from './format';
 import { MAX_NARRATION_CHARS, buildNarration, isSubmitShortcut } from './narration-form';
-import { readPageContext, webSocketUrl } from './page';
 import { bindPlayerControls } from './player-ui';
 import { Station, type StationView } from './station';
 import { byId, renderRequests, setData, setText } from './ui';
@@ -19,21 +17,9 @@ function describe(error: unknown): string {
 }
 
 function main(): void {
-  let context;
-  try {
-    context = readPageContext(location.pathname, location.search, 'dm');
-  } catch (error) {
-    setText(byId('fatal'), describe(error));
-    byId('fatal').hidden = false;
-    return;
-  }
-  const api = createApiClient({ context, origin: location.origin });
-  const station = new Station({
-    campaignId: context.campaignId,
-    wsUrl: webSocketUrl(location.origin, context, tabClientId(sessionStorageOrNull())),
-    api,
-  });
-  installDebugHook(station);
+  const booted = bootPage('dm', describe);
+  if (!booted) return;
+  const { api, station } = booted;
   bindNarrationForm(api, station);
   const controlBusy = bindControls(api, station);
   bindListenToggle(station);

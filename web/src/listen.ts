@@ -1,31 +1,16 @@
 /** Listener page: `/listen/{campaign}?token=…`. */
 import './style.css';
-import { createApiClient } from './api';
-import { sessionStorageOrNull, tabClientId } from './client-id';
-import { installDebugHook } from './debug-hook';
+import { bootPage } from './boot';
 import { connectionLabel, formatSeconds, truncate } from './format';
-import { readPageContext, webSocketUrl } from './page';
 import { bindPlayerControls } from './player-ui';
-import { Station, type StationView } from './station';
+import type { StationView } from './station';
 import { byId, renderRequests, setData, setText } from './ui';
 import { ConnectionStatus } from './ws-client';
 
 function main(): void {
-  let context;
-  try {
-    context = readPageContext(location.pathname, location.search, 'listen');
-  } catch (error) {
-    setText(byId('fatal'), error instanceof Error ? error.message : String(error));
-    byId('fatal').hidden = false;
-    return;
-  }
-  const api = createApiClient({ context, origin: location.origin });
-  const station = new Station({
-    campaignId: context.campaignId,
-    wsUrl: webSocketUrl(location.origin, context, tabClientId(sessionStorageOrNull())),
-    api,
-  });
-  installDebugHook(station);
+  const booted = bootPage('listen', (error) => (error instanceof Error ? error.message : String(error)));
+  if (!booted) return;
+  const { station } = booted;
   const controls = bindPlayerControls(station);
 
   const startButton = byId<HTMLButtonElement>('start-button');
