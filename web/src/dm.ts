@@ -2,9 +2,9 @@
 import './style.css';
 import { ApiError, type ApiClient, type ControlAction } from './api';
 import { bootPage } from './boot';
-import { connectionLabel, formatSeconds, truncate } from './format';
 import { MAX_NARRATION_CHARS, buildNarration, isSubmitShortcut } from './narration-form';
 import { bindPlayerControls } from './player-ui';
+import { renderConnection, renderNowPlaying } from './shared-view';
 import { Station, type StationView } from './station';
 import { byId, renderRequests, setData, setText } from './ui';
 import { ConnectionStatus } from './ws-client';
@@ -144,21 +144,8 @@ function bindListenToggle(station: Station): void {
 let audioError: string | null = null;
 
 function render(view: StationView, controlBusy: boolean): void {
-  const connection = byId('connection');
-  setData(connection, 'state', view.connection);
-  setText(connection, connectionLabel(view.connection));
-  const superseded = view.connection === ConnectionStatus.Superseded;
-  byId('reconnect-button').hidden = !superseded;
-  byId('superseded').hidden = !superseded;
-  setData(document.body, 'audio', view.audio);
-
-  const nowRequest = byId('now-request');
-  if (view.paused) setText(nowRequest, 'Paused');
-  else if (view.onAir) setText(nowRequest, truncate(view.onAir.text ?? 'Narration', 300));
-  else setText(nowRequest, 'Nothing on air');
-  setData(byId('now-playing'), 'onAir', String(Boolean(view.onAir)));
-  setText(byId('caption'), view.caption?.text ?? '');
-  setText(byId('position'), view.onAir ? formatSeconds(view.stationPositionSec) : '');
+  renderConnection(view);
+  renderNowPlaying(view, { pausedText: 'Paused', maxChars: 300 });
 
   const progress = byId<HTMLProgressElement>('progress');
   const p = view.progress;

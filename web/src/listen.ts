@@ -1,11 +1,10 @@
 /** Listener page: `/listen/{campaign}?token=…`. */
 import './style.css';
 import { bootPage } from './boot';
-import { connectionLabel, formatSeconds, truncate } from './format';
 import { bindPlayerControls } from './player-ui';
+import { renderConnection, renderNowPlaying } from './shared-view';
 import type { StationView } from './station';
-import { byId, renderRequests, setData, setText } from './ui';
-import { ConnectionStatus } from './ws-client';
+import { byId, renderRequests, setText } from './ui';
 
 function main(): void {
   const booted = bootPage('listen', (error) => (error instanceof Error ? error.message : String(error)));
@@ -39,26 +38,11 @@ function main(): void {
 let audioError: string | null = null;
 
 function render(view: StationView): void {
-  const connection = byId('connection');
-  setData(connection, 'state', view.connection);
-  setText(connection, connectionLabel(view.connection));
-  const superseded = view.connection === ConnectionStatus.Superseded;
-  byId('reconnect-button').hidden = !superseded;
-  byId('superseded').hidden = !superseded;
-
+  renderConnection(view);
   const startPanel = byId('start-panel');
   startPanel.hidden = view.audio === 'running';
   setText(byId('start-button'), view.audio === 'suspended' ? 'Tap to resume' : 'Tap to start listening');
-  setData(document.body, 'audio', view.audio);
-
-  const nowRequest = byId('now-request');
-  if (view.paused) setText(nowRequest, 'Paused by the DM');
-  else if (view.onAir) setText(nowRequest, truncate(view.onAir.text ?? 'Narration', 200));
-  else setText(nowRequest, 'Nothing on air');
-  setData(byId('now-playing'), 'onAir', String(Boolean(view.onAir)));
-
-  setText(byId('caption'), view.caption?.text ?? '');
-  setText(byId('position'), view.onAir ? formatSeconds(view.stationPositionSec) : '');
+  renderNowPlaying(view, { pausedText: 'Paused by the DM', maxChars: 200 });
 
   renderRequests(byId('queue'), view.pending);
   byId('queue-empty').hidden = view.pending.length > 0;

@@ -1,0 +1,27 @@
+/** Rendering of the elements both pages have: connection state and now playing. */
+import { connectionLabel, formatSeconds, truncate } from './format';
+import type { StationView } from './station';
+import { byId, setData, setText } from './ui';
+import { ConnectionStatus } from './ws-client';
+
+/** `#connection`, the superseded notice and its button, and `body[data-audio]`. */
+export function renderConnection(view: StationView): void {
+  const connection = byId('connection');
+  setData(connection, 'state', view.connection);
+  setText(connection, connectionLabel(view.connection));
+  const superseded = view.connection === ConnectionStatus.Superseded;
+  byId('reconnect-button').hidden = !superseded;
+  byId('superseded').hidden = !superseded;
+  setData(document.body, 'audio', view.audio);
+}
+
+/** `#now-request`, `#now-playing[data-on-air]`, `#caption` and `#position`. */
+export function renderNowPlaying(view: StationView, options: { pausedText: string; maxChars: number }): void {
+  const nowRequest = byId('now-request');
+  if (view.paused) setText(nowRequest, options.pausedText);
+  else if (view.onAir) setText(nowRequest, truncate(view.onAir.text ?? 'Narration', options.maxChars));
+  else setText(nowRequest, 'Nothing on air');
+  setData(byId('now-playing'), 'onAir', String(Boolean(view.onAir)));
+  setText(byId('caption'), view.caption?.text ?? '');
+  setText(byId('position'), view.onAir ? formatSeconds(view.stationPositionSec) : '');
+}
