@@ -5,23 +5,19 @@
  * endpoint, not only the page. One app and one browser for the whole file.
  */
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type {} from '../../web/src/debug-hook';
-import { startAppProcess, type AppProcess } from './support/app-process';
-import { chromiumAvailability, launchBrowser, type TestBrowser } from './support/browser';
+import { chromiumAvailability } from './support/browser';
+import { useBrowserSuite } from './support/suite';
 import { openPage, testIdText, waitForSignal } from './support/page-probe';
-import { ensurePagesBuilt } from './support/pages';
-import { StationApi } from './support/station-api';
 
 const chromium = chromiumAvailability();
 
-let app: AppProcess;
-let browser: TestBrowser;
-const api = new StationApi(() => app);
-const pages: Page[] = [];
+const suite = useBrowserSuite(chromium.available);
+const { api, pages } = suite;
 
-async function dmConsole(url = app.links.dmUrl): Promise<Page> {
-  const page = await browser.newPage();
+async function dmConsole(url = suite.app.links.dmUrl): Promise<Page> {
+  const page = await suite.browser.newPage();
   pages.push(page);
   return openPage(page, url);
 }
@@ -65,18 +61,6 @@ async function expectEnabled(page: Page, button: string): Promise<void> {
 }
 
 describe.skipIf(!chromium.available)('DM console (Chromium)', () => {
-  beforeAll(async () => {
-    await ensurePagesBuilt();
-    [app, browser] = await Promise.all([startAppProcess(), launchBrowser()]);
-  }, 150_000);
-  afterEach(async () => {
-    for (const page of pages.splice(0)) await page.close();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await app?.dispose();
-  }, 30_000);
-
   it('sends narrations, shows the queue, and skip / pause / resume / stop move the station', async () => {
     await api.reset();
     const page = await dmConsole();
@@ -159,7 +143,7 @@ describe.skipIf(!chromium.available)('DM console (Chromium)', () => {
       undefined,
       { timeout: 10_000 },
     );
-    expect(browser.errors).toEqual([]);
+    expect(suite.browser.errors).toEqual([]);
   });
 
   it('narrate mode goes through the (demo) LLM, and "Listen here" plays it in the console', async () => {
@@ -187,7 +171,7 @@ describe.skipIf(!chromium.available)('DM console (Chromium)', () => {
   });
 
   it('explains a refused send (a player link opened as a DM console)', async () => {
-    const url = app.links.dmUrl.replace(app.dmToken, app.playerToken);
+    const url = suite.app.links.dmUrl.replace(suite.app.dmToken, suite.app.playerToken);
     const page = await dmConsole(url);
     await page.getByTestId('mode-say').check();
     await page.getByTestId('narration-text').fill('Let me narrate too.');

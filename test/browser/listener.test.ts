@@ -5,10 +5,10 @@
  * in a plain `<audio>`. One app and one browser for the whole file.
  */
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type {} from '../../web/src/debug-hook';
-import { startAppProcess, type AppProcess } from './support/app-process';
-import { chromiumAvailability, launchBrowser, type TestBrowser } from './support/browser';
+import { chromiumAvailability } from './support/browser';
+import { useBrowserSuite } from './support/suite';
 import {
   openPage,
   sample,
@@ -17,8 +17,6 @@ import {
   waitForPlaybackPast,
   waitForSignal,
 } from './support/page-probe';
-import { ensurePagesBuilt } from './support/pages';
-import { StationApi } from './support/station-api';
 
 const chromium = chromiumAvailability();
 /** RMS the analyser must see: flite speech peaks well above this; silence is 0. */
@@ -26,15 +24,13 @@ const SIGNAL = 0.01;
 /** The sync target of issue 6: within 100 ms of the station. */
 const SYNC_SEC = 0.1;
 
-let app: AppProcess;
-let browser: TestBrowser;
-const api = new StationApi(() => app);
-const pages: Page[] = [];
+const suite = useBrowserSuite(chromium.available);
+const { api, pages } = suite;
 
 async function listenerPage(): Promise<Page> {
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   pages.push(page);
-  return openPage(page, app.links.listenUrl);
+  return openPage(page, suite.app.links.listenUrl);
 }
 
 interface Reading {
@@ -91,18 +87,6 @@ async function readSync(page: Page, token: string): Promise<Omit<Reading, 'page'
 }
 
 describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
-  beforeAll(async () => {
-    await ensurePagesBuilt();
-    [app, browser] = await Promise.all([startAppProcess(), launchBrowser()]);
-  }, 150_000);
-  afterEach(async () => {
-    for (const page of pages.splice(0)) await page.close();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await app?.dispose();
-  }, 30_000);
-
   it('plays a narration: the analyser sees signal and the position advances in real time', async () => {
     await api.reset();
     const page = await listenerPage();
@@ -141,7 +125,7 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
     expect(rate).toBeLessThan(1.05);
     expect(await testIdText(page, 'now-request')).toContain('The gate creaks open.');
     expect(await testIdText(page, 'position')).toMatch(/^\d+:\d\d$/);
-    expect(browser.errors).toEqual([]);
+    expect(suite.browser.errors).toEqual([]);
   });
 
   it('shows each sentence as a caption while it is heard, in order', async () => {
@@ -223,7 +207,7 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
         ['first', first],
         ['late', second],
       ] as const) {
-        const m = await readSync(page, app.playerToken);
+        const m = await readSync(page, suite.app.playerToken);
         expect(m, `${name} page has a position`).not.toBeNull();
         rows.push({ page: name, ...m! });
       }
@@ -241,14 +225,14 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
       expect(Math.abs(r.self), `${r.page} playback vs its station clock`).toBeLessThan(SYNC_SEC);
       expect(Math.abs(r.server) - r.rttMs / 2000, `${r.page} playback vs the server`).toBeLessThan(SYNC_SEC);
     }
-    expect(browser.errors).toEqual([]);
+    expect(suite.browser.errors).toEqual([]);
   });
 
   it('the live MP3 URL plays in a plain <audio> element (best effort)', async () => {
     await api.reset();
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     pages.push(page);
-    await page.goto(`${app.baseUrl}/healthz`);
+    await page.goto(`${suite.app.baseUrl}/healthz`);
     await api.narrate('The bard tunes her lute. The crowd falls silent.');
     const advanced = await page.evaluate(async (src) => {
       const audio = document.createElement('audio');
@@ -261,7 +245,7 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
         audio.addEventListener('error', () => done(false));
         setTimeout(() => done(false), 20_000);
       });
-    }, app.links.liveUrl);
+    }, suite.app.links.liveUrl);
     console.log(`[browser] live MP3 <audio>: currentTime ${advanced.t.toFixed(2)} s`);
     expect(advanced.ok).toBe(true);
   });

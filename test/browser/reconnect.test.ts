@@ -4,11 +4,11 @@
  * duplicated tab (same sessionStorage, so the same client id) is the one case
  * where one tab replaces another.
  */
-import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type {} from '../../web/src/debug-hook';
-import { startAppProcess, type AppProcess } from './support/app-process';
-import { chromiumAvailability, launchBrowser, type TestBrowser } from './support/browser';
+import { startAppProcess } from './support/app-process';
+import { chromiumAvailability } from './support/browser';
+import { useBrowserSuite } from './support/suite';
 import {
   openPage,
   sample,
@@ -17,34 +17,18 @@ import {
   waitForConnection,
   waitForSignal,
 } from './support/page-probe';
-import { ensurePagesBuilt } from './support/pages';
-import { StationApi } from './support/station-api';
 
 const chromium = chromiumAvailability();
 
-let app: AppProcess;
-let browser: TestBrowser;
-const api = new StationApi(() => app);
-const pages: Page[] = [];
+const suite = useBrowserSuite(chromium.available);
+const { api, pages } = suite;
 
 describe.skipIf(!chromium.available)('listener connection lifecycle (Chromium)', () => {
-  beforeAll(async () => {
-    await ensurePagesBuilt();
-    [app, browser] = await Promise.all([startAppProcess(), launchBrowser()]);
-  }, 150_000);
-  afterEach(async () => {
-    for (const page of pages.splice(0)) await page.close();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await app?.dispose();
-  }, 30_000);
-
   it('reconnects by itself after the server restarts and plays a new narration in sync', async () => {
     await api.reset();
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     pages.push(page);
-    await openPage(page, app.links.listenUrl);
+    await openPage(page, suite.app.links.listenUrl);
     await tapToStart(page);
     const interrupted = await api.narrate(
       'The lights go out. Someone screams in the dark. A door slams, far away. Then silence.',
@@ -64,14 +48,14 @@ describe.skipIf(!chromium.available)('listener connection lifecycle (Chromium)',
     );
 
     // SIGTERM: the server closes sockets with 1001 and exits; the page retries with backoff.
-    const { port, dataDir } = app;
+    const { port, dataDir } = suite.app;
     const stoppedAt = Date.now();
-    await app.stop();
+    await suite.app.stop();
     await waitForConnection(page, 'reconnecting', 15_000);
     expect(await testIdText(page, 'connection-state')).toMatch(/reconnect/i);
 
     // Same port, same data dir (same token secret: the page's link stays valid).
-    app = await startAppProcess({ port, dataDir, removeDataDir: true });
+    suite.app = await startAppProcess({ port, dataDir, removeDataDir: true });
     const restartedAt = Date.now();
     await waitForConnection(page, 'live', 40_000);
     const liveAt = Date.now();
@@ -100,16 +84,16 @@ describe.skipIf(!chromium.available)('listener connection lifecycle (Chromium)',
 
   it('a duplicated tab takes over its original (same client id); "Listen here again" takes it back', async () => {
     await api.reset();
-    const original = await browser.newPage();
+    const original = await suite.browser.newPage();
     pages.push(original);
-    await openPage(original, app.links.listenUrl);
+    await openPage(original, suite.app.links.listenUrl);
     const client = await original.evaluate(() => sessionStorage.getItem('bardcast.client'));
     expect(client).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
 
     // A tab opened by window.open gets a copy of its opener's sessionStorage, like a duplicated tab.
     const [duplicate] = await Promise.all([
       original.context().waitForEvent('page'),
-      original.evaluate((url) => void window.open(url, '_blank'), app.links.listenUrl),
+      original.evaluate((url) => void window.open(url, '_blank'), suite.app.links.listenUrl),
     ]);
     pages.push(duplicate!);
     await waitForConnection(duplicate!, 'live');

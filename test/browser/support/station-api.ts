@@ -3,36 +3,10 @@
  * narrations, control the station, read the queue (the station's own view of
  * where it is, used to check what the pages show and play).
  */
+import type { QueueSnapshot } from '../../../src/web/views';
 import type { AppProcess } from './app-process';
 
-/** `GET /api/campaigns/{id}/audio/queue` (docs/PROTOCOL.md). */
-export interface QueueSnapshot {
-  campaign_id: string;
-  server_time: number;
-  paused: boolean;
-  now_playing: {
-    request_id: string;
-    text: string;
-    chunk_id: string;
-    sequence_number: number;
-    position_sec: number;
-    request_position_sec: number;
-  } | null;
-  pending: RequestSummary[];
-  history: RequestSummary[];
-}
-
-/** One request in the queue or history. */
-export interface RequestSummary {
-  request_id: string;
-  text: string;
-  mode: string;
-  status: string;
-  generation: string;
-  error: string | null;
-  total_chunks: number | null;
-  ready_chunks: number;
-}
+export type { QueueSnapshot };
 
 /** DM-side client of one app. */
 export class StationApi {
