@@ -1,4 +1,4 @@
-import { startApp } from './app';
+import './require-node';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger } from './log';
 
@@ -15,6 +15,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger({ level: config.logLevel });
+  // Loaded after the Node version check (require-node) so an old Node gets one line, not a stack.
+  const { startApp } = await import('./app');
   const app = await startApp(config, log);
   let stopping = false;
   const shutdown = (signal: string) => {
