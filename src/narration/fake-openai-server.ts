@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock, type TimerHandle } from '../clock';
 import { pcmToWav } from './tts/types';
 
 /** The endpoints the fake serves. */
@@ -34,6 +35,26 @@ export interface FakeOpenAiOptions {
   reply: string | ((messages: FakeChatMessage[]) => string);
   /** When set, requests without `Authorization: Bearer <key>` get 401. */
   apiKey: string | undefined;
+  /** Share of speech calls answered 500 at random (fault tests; 0 by default). */
+  speechErrorRate: number;
+  /** Share of speech calls that never answer, at random (fault tests; 0 by default). */
+  speechHangRate: number;
+  /** Random source in [0, 1) for the rates above (see {@link seededRandom}). */
+  random: () => number;
+  /** A status to answer for this speech input every time (a sentence that fails for good), or undefined. */
+  speechFailureFor: ((input: string) => number | undefined) | undefined;
+}
+
+/** A small deterministic PRNG (mulberry32): the same seed gives the same faults. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** One scripted failure, consumed by the next `count` calls to `endpoint`. */
@@ -84,6 +105,10 @@ const DEFAULTS: FakeOpenAiOptions = {
   msPerChar: 65,
   reply: DEFAULT_REPLY,
   apiKey: undefined,
+  speechErrorRate: 0,
+  speechHangRate: 0,
+  random: Math.random,
+  speechFailureFor: undefined,
 };
 
 const MODELS = ['gpt-4o-mini', 'gpt-4o-mini-tts', 'tts-1'];
@@ -116,9 +141,13 @@ export class FakeOpenAiServer {
   #lastBodies: Partial<Record<FakeEndpoint, unknown>> = {};
   #stats: FakeOpenAiStats = emptyStats();
   #open = new Set<ServerResponse>();
+  readonly #clock: Clock;
 
-  constructor(options: Partial<FakeOpenAiOptions> = {}) {
-    this.#options = { ...DEFAULTS, ...options };
+  /** `clock` times latency and token pacing (tests pass a manual clock); the system clock by default. */
+  constructor(options: Partial<FakeOpenAiOptions> & { clock?: Clock } = {}) {
+    const { clock, ...rest } = options;
+    this.#options = { ...DEFAULTS, ...rest };
+    this.#clock = clock ?? systemClock;
   }
 
   /** Current options (a copy). */
@@ -232,7 +261,8 @@ export class FakeOpenAiServer {
       });
       return;
     }
-    const failure = this.#takeFailure(endpoint);
+    const failure =
+      this.#takeFailure(endpoint) ?? (endpoint === 'speech' ? this.#randomFault(body) : undefined);
     if (failure?.hang) {
       this.#stats.failed[endpoint]++;
       return; // the socket stays open until the client gives up
@@ -274,6 +304,19 @@ export class FakeOpenAiServer {
     return failure;
   }
 
+  /** A failure drawn from the speech fault knobs, if any applies to this call. */
+  #randomFault(body: Record<string, unknown>): FakeFailure | undefined {
+    const opts = this.#options;
+    const input = typeof body.input === 'string' ? body.input : '';
+    const permanent = opts.speechFailureFor?.(input);
+    if (permanent !== undefined) return { endpoint: 'speech', status: permanent };
+    if (opts.speechErrorRate <= 0 && opts.speechHangRate <= 0) return undefined;
+    const draw = opts.random();
+    if (draw < opts.speechHangRate) return { endpoint: 'speech', hang: true };
+    if (draw < opts.speechHangRate + opts.speechErrorRate) return { endpoint: 'speech', status: 500 };
+    return undefined;
+  }
+
   #chat(body: Record<string, unknown>, res: ServerResponse, dropAfterTokens: number | undefined): void {
     const opts = this.#options;
     const messages = Array.isArray(body.messages) ? (body.messages as FakeChatMessage[]) : [];
@@ -289,10 +332,11 @@ export class FakeOpenAiServer {
     };
     usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
     const interval = opts.tokensPerSec > 0 ? 1000 / opts.tokensPerSec : 0;
-    const timers = new Set<NodeJS.Timeout>();
-    res.on('close', () => timers.forEach((t) => clearTimeout(t)));
+    const clock = this.#clock;
+    const timers = new Set<TimerHandle>();
+    res.on('close', () => timers.forEach((t) => clock.clearTimeout(t)));
     const at = (ms: number, fn: () => void): void => {
-      const timer = setTimeout(() => {
+      const timer = clock.setTimeout(() => {
         timers.delete(timer);
         if (!res.destroyed) fn();
       }, ms);
@@ -390,7 +434,8 @@ export class FakeOpenAiServer {
     const pcm = fakeSpeechPcm(seconds);
     const payload = format === 'wav' ? pcmToWav(pcm, FAKE_TTS_SAMPLE_RATE) : pcm;
     const latency = opts.ttsBaseLatencyMs + opts.ttsRealtimeFactor * seconds * 1000;
-    const timer = setTimeout(() => {
+    const clock = this.#clock;
+    const timer = clock.setTimeout(() => {
       if (res.destroyed) return;
       res.writeHead(200, {
         'content-type': format === 'wav' ? 'audio/wav' : 'audio/pcm',
@@ -398,7 +443,7 @@ export class FakeOpenAiServer {
       });
       res.end(payload);
     }, latency);
-    res.on('close', () => clearTimeout(timer));
+    res.on('close', () => clock.clearTimeout(timer));
   }
 }
 

@@ -1,3 +1,4 @@
+import { systemClock, type Clock, type TimerHandle } from '../clock';
 import type { Logger } from '../log';
 import type { Delivery, DeliveryField, PlaybackRepository } from '../playback';
 
@@ -5,7 +6,12 @@ import type { Delivery, DeliveryField, PlaybackRepository } from '../playback';
 export interface DeliveryLogOptions {
   repository: PlaybackRepository;
   log: Logger;
-  /** Real milliseconds a record may wait to share a write with others. */
+  /**
+   * Times the flush delay. Default: the system clock, because batching bounds
+   * the real latency of a database write, not station time; tests pass a manual clock.
+   */
+  clock?: Clock;
+  /** Milliseconds of `clock` a record may wait to share a write with others. */
   flushMs?: number;
   /** Flush at once when this many records wait. */
   maxBatch?: number;
@@ -23,23 +29,23 @@ export class DeliveryLog {
   readonly #o: Required<DeliveryLogOptions>;
   #pending: Record<DeliveryField, Delivery[]> = { sentAt: [], acknowledgedAt: [], playedAt: [] };
   #count = 0;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: TimerHandle | null = null;
   #inFlight: Promise<void> = Promise.resolve();
 
   constructor(options: DeliveryLogOptions) {
-    this.#o = { flushMs: 100, maxBatch: 1000, ...options };
+    this.#o = { clock: systemClock, flushMs: 100, maxBatch: 1000, ...options };
   }
 
   record(field: DeliveryField, connectionId: string, chunkId: string, at: Date): void {
     this.#pending[field].push({ connectionId, chunkId, at });
     this.#count++;
     if (this.#count >= this.#o.maxBatch) void this.flush();
-    else this.#timer ??= setTimeout(() => void this.flush(), this.#o.flushMs).unref();
+    else this.#timer ??= this.#o.clock.setTimeout(() => void this.flush(), this.#o.flushMs);
   }
 
   /** Writes everything recorded so far; resolves when it is durable. */
   flush(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#timer) this.#o.clock.clearTimeout(this.#timer);
     this.#timer = null;
     const batch = this.#pending;
     this.#pending = { sentAt: [], acknowledgedAt: [], playedAt: [] };

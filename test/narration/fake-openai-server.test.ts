@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fakeTokenize, FakeOpenAiServer } from '../../src/narration/fake-openai-server';
+import { fakeTokenize, FakeOpenAiServer, seededRandom } from '../../src/narration/fake-openai-server';
 import { parseWav } from '../../src/narration/tts/types';
+import { ManualClock } from '../support/manual-clock';
 
 type SseChunk = {
   choices: Array<{ delta?: { content?: string } }>;
@@ -76,18 +77,48 @@ describe('FakeOpenAiServer', () => {
     expect(server.stats.calls).toMatchObject({ chat: 1, models: 1 });
   });
 
-  it('paces tokens after the first-token latency', async () => {
-    server.setOptions({ firstTokenLatencyMs: 100, tokensPerSec: 50, reply: 'one two three four five six' });
-    const client = new OpenAI({ apiKey: 'k', baseURL: url, maxRetries: 0 });
-    const started = Date.now();
-    const stream = await client.chat.completions.create({ model: 'm', messages: [], stream: true });
-    const times: number[] = [];
-    for await (const chunk of stream) if (chunk.choices[0]?.delta?.content) times.push(Date.now() - started);
-    const n = fakeTokenize('one two three four five six').length;
-    expect(times).toHaveLength(n);
-    expect(times[0]).toBeGreaterThanOrEqual(95);
-    expect((times.at(-1) as number) - (times[0] as number)).toBeGreaterThanOrEqual((n - 1) * 20 - 5);
-    server.setOptions({ reply: 'Hello there. General Kenobi.' });
+  it('paces tokens on its clock: the first after the first-token latency, then one per interval', async () => {
+    // A manual clock, so the pacing is checked exactly and a busy machine cannot skew it.
+    const clock = new ManualClock();
+    const reply = 'one two three four five six';
+    const paced = new FakeOpenAiServer({ clock, firstTokenLatencyMs: 100, tokensPerSec: 50, reply });
+    const { url: pacedUrl } = await paced.start();
+    try {
+      const client = new OpenAI({ apiKey: 'k', baseURL: pacedUrl, maxRetries: 0 });
+      // The SDK resolves on the response headers, sent before any token is scheduled to go.
+      const stream = await client.chat.completions.create({ model: 'm', messages: [], stream: true });
+      const received: string[] = [];
+      let wake: () => void = () => {};
+      const reading = (async () => {
+        for await (const chunk of stream) {
+          const text = chunk.choices[0]?.delta?.content;
+          if (text) received.push(text);
+          wake();
+        }
+      })();
+      const count = (n: number) =>
+        new Promise<void>((resolve) => {
+          wake = () => received.length >= n && resolve();
+          wake();
+        });
+      const tokens = fakeTokenize(reply);
+      clock.advance(99);
+      await new Promise((r) => setImmediate(r));
+      expect(received).toEqual([]);
+      clock.advance(1);
+      await count(1);
+      for (let k = 1; k < tokens.length; k++) {
+        clock.advance(19);
+        await new Promise((r) => setImmediate(r));
+        expect(received).toHaveLength(k); // nothing early
+        clock.advance(1);
+        await count(k + 1); // 20 ms of clock after the previous one
+      }
+      await reading;
+      expect(received).toEqual(tokens);
+    } finally {
+      await paced.stop();
+    }
   });
 
   it('returns speech as WAV or raw PCM, ~65 ms per character, after the configured latency', async () => {
@@ -106,6 +137,54 @@ describe('FakeOpenAiServer', () => {
     ).arrayBuffer();
     expect(pcm.byteLength).toBe(1.3 * 24_000 * 2);
     expect((await post('/v1/audio/speech', { input, voice: 'v', model: 'm' })).status).toBe(400);
+  });
+
+  it('fails and hangs speech calls at the configured rates (seeded), and one input for good', async () => {
+    server.setOptions({ speechErrorRate: 0.2, speechHangRate: 0.05, random: seededRandom(7) });
+    const draws = seededRandom(7);
+    const expected = Array.from({ length: 200 }, () => draws()).map((d) =>
+      d < 0.05 ? 'hang' : d < 0.25 ? 500 : 200,
+    );
+    const seen: (number | 'hang')[] = [];
+    for (let i = 0; i < expected.length; i++) {
+      if (expected[i] === 'hang') {
+        // Abort a hung call once the fake holds it open.
+        const ctl = new AbortController();
+        const call = fetch(`${origin}/v1/audio/speech`, {
+          method: 'POST',
+          body: JSON.stringify({ input: 'a', response_format: 'pcm' }),
+          signal: ctl.signal,
+        }).catch(() => 'hang' as const);
+        await vi.waitFor(
+          () => expect(server.stats.failed.speech).toBe(seen.filter((x) => x !== 200).length + 1),
+          { timeout: 20_000 },
+        );
+        ctl.abort();
+        seen.push((await call) === 'hang' ? 'hang' : -1);
+      } else {
+        seen.push((await post('/v1/audio/speech', { input: 'a', response_format: 'pcm' })).status);
+      }
+    }
+    expect(seen).toEqual(expected);
+    const errors = seen.filter((x) => x === 500).length;
+    const hangs = seen.filter((x) => x === 'hang').length;
+    expect(errors / 200).toBeGreaterThan(0.1);
+    expect(hangs).toBeGreaterThan(2);
+    server.setOptions({
+      speechErrorRate: 0,
+      speechHangRate: 0,
+      speechFailureFor: (input) => (input.includes('CURSED') ? 400 : undefined),
+    });
+    expect((await post('/v1/audio/speech', { input: 'a CURSED line', response_format: 'pcm' })).status).toBe(
+      400,
+    );
+    expect((await post('/v1/audio/speech', { input: 'a CURSED line', response_format: 'pcm' })).status).toBe(
+      400,
+    );
+    expect((await post('/v1/audio/speech', { input: 'a fine line', response_format: 'pcm' })).status).toBe(
+      200,
+    );
+    server.setOptions({ speechFailureFor: undefined });
   });
 
   it('plays a failure script and counts it', async () => {
@@ -131,10 +210,10 @@ describe('FakeOpenAiServer', () => {
       body: JSON.stringify({ messages: [] }),
       signal: controller.signal,
     });
-    await vi.waitFor(() => expect(server.inFlight).toBe(1));
+    await vi.waitFor(() => expect(server.inFlight).toBe(1), { timeout: 20_000 });
     controller.abort();
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
-    await vi.waitFor(() => expect(server.stats.aborted.chat).toBe(1));
+    await vi.waitFor(() => expect(server.stats.aborted.chat).toBe(1), { timeout: 20_000 });
   });
 
   it('answers unknown routes and bad JSON with OpenAI-shaped errors', async () => {

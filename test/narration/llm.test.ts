@@ -130,7 +130,7 @@ describe('OpenAiLlmClient against the fake server', () => {
     })().catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'AbortError' });
     expect(got.length).toBe(2);
-    await vi.waitFor(() => expect(server.stats.aborted.chat).toBe(1));
+    await vi.waitFor(() => expect(server.stats.aborted.chat).toBe(1), { timeout: 20_000 });
     expect(server.stats.completed.chat).toBe(0);
   });
 
@@ -144,14 +144,14 @@ describe('OpenAiLlmClient against the fake server', () => {
     );
     expect(error).toMatchObject({ name: 'AbortError' });
     expect(Date.now() - started).toBeLessThan(2000);
-    await vi.waitFor(() => expect(server.stats.aborted.chat).toBe(1));
+    await vi.waitFor(() => expect(server.stats.aborted.chat).toBe(1), { timeout: 20_000 });
     expect(server.stats.calls.chat).toBe(1);
   });
 
   it('breaking out of the loop early closes the connection', async () => {
     server.setOptions({ tokensPerSec: 100 });
     for await (const _ of client().streamNarration({ prompt: 'go' })) break;
-    await vi.waitFor(() => expect(server.stats.aborted.chat).toBe(1));
+    await vi.waitFor(() => expect(server.stats.aborted.chat).toBe(1), { timeout: 20_000 });
   });
 
   it('retries when the server hangs without answering (SDK timeout)', async () => {
@@ -159,7 +159,7 @@ describe('OpenAiLlmClient against the fake server', () => {
     const deltas = await collect(client({ timeout: 200 }).streamNarration({ prompt: 'go' }));
     expect(deltas.join('')).toBe(REPLY);
     expect(server.stats.calls.chat).toBe(2);
-    await vi.waitFor(() => expect(server.stats.aborted.chat).toBe(1));
+    await vi.waitFor(() => expect(server.stats.aborted.chat).toBe(1), { timeout: 20_000 });
   });
 
   it('retries when headers arrive but no token does (stall timeout), then fails', async () => {
@@ -172,7 +172,7 @@ describe('OpenAiLlmClient against the fake server', () => {
     expect(error).toBeInstanceOf(LlmError);
     expect((error as LlmError).message).toMatch(/no token from the model for 100 ms/);
     expect(server.stats.calls.chat).toBe(2);
-    await vi.waitFor(() => expect(server.stats.aborted.chat).toBe(2));
+    await vi.waitFor(() => expect(server.stats.aborted.chat).toBe(2), { timeout: 20_000 });
   });
 
   it('yields nothing empty and fails clearly on an empty reply', async () => {

@@ -26,6 +26,7 @@ import {
   type Station,
 } from '../../src/playback';
 import { openTestDatabase, type TestDatabase } from '../support/db';
+import { ManualClock } from '../support/manual-clock';
 import { startTestEngine, type TestEngine } from '../support/engine';
 import { ControlledTts, FAKE_MS_PER_CHAR, FakeEncoder, ScriptedLlm } from './support/fakes';
 
@@ -164,7 +165,7 @@ describe('ordering and concurrency', () => {
     await tts.nextCall(1);
     expect(tts.calls.map((c) => c.text)).toEqual(['The gate creaks open.']);
     tts.calls[0]?.resolve();
-    await vi.waitFor(() => expect(station.state.status).toBe(StationStatus.OnAir));
+    await vi.waitFor(() => expect(station.state.status).toBe(StationStatus.OnAir), { timeout: 20_000 });
     expect(handle.request.status).toBe(RequestStatus.Playing);
     release();
     await tts.nextCall(2);
@@ -411,8 +412,10 @@ describe('failures', () => {
 describe('cancellation', () => {
   let server: FakeOpenAiServer;
   let baseURL: string;
+  // The fake API's own clock: the LLM writes and TTS answers only as far as the test moves it.
+  const apiClock = new ManualClock();
   beforeAll(async () => {
-    server = new FakeOpenAiServer();
+    server = new FakeOpenAiServer({ clock: apiClock });
     baseURL = (await server.start()).url;
   });
   afterAll(async () => {
@@ -428,12 +431,16 @@ describe('cancellation', () => {
       concurrency: 2,
     });
     const handle = await s.start({ campaignId: 'c1', text: 'descend', mode: 'narrate', requestedBy: 'dm' });
-    await vi.waitFor(() => expect(server.stats.calls.speech).toBe(2), { interval: 5 });
+    // 80 of the reply's tokens (two sentences are 45), TTS answers due only after 10 s: the LLM is
+    // mid-reply and two sentences are being spoken, however slow the machine is.
+    await vi.waitFor(() => expect(server.stats.calls.chat).toBe(1), { interval: 5, timeout: 20_000 });
+    for (let i = 0; i < 80; i++) apiClock.advance(10);
+    await vi.waitFor(() => expect(server.stats.calls.speech).toBe(2), { interval: 5, timeout: 20_000 });
     expect(server.stats.completed.chat).toBe(0); // still writing
 
     expect(station.skip()).toMatchObject({ ok: true, request: { id: handle.request.id } });
     expect(await handle.done).toMatchObject({ phase: 'cancelled' });
-    await vi.waitFor(() => expect(server.inFlight).toBe(0), { interval: 5 });
+    await vi.waitFor(() => expect(server.inFlight).toBe(0), { interval: 5, timeout: 20_000 });
     const stats = server.stats;
     expect(stats.aborted.speech).toBe(2);
     expect(stats.aborted.chat).toBe(1);
@@ -447,7 +454,7 @@ describe('cancellation', () => {
     const handle = await service().start({ campaignId: 'c1', text: STORY, mode: 'say', requestedBy: 'dm' });
     await tts.nextCall(3);
     tts.calls[0]?.resolve();
-    await vi.waitFor(() => expect(station.state.status).toBe(StationStatus.OnAir));
+    await vi.waitFor(() => expect(station.state.status).toBe(StationStatus.OnAir), { timeout: 20_000 });
     station.stop();
     expect(await handle.done).toMatchObject({ phase: 'cancelled', sentencesDone: 1 });
     // The first commit freed a slot for sentence 4: three calls were in flight, all aborted.

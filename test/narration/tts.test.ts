@@ -110,10 +110,10 @@ describe('OpenAiTtsProvider against the fake server', () => {
     server.setOptions({ ttsBaseLatencyMs: 10_000 });
     const controller = new AbortController();
     const pending = provider().synthesize({ text: 'Too late.', signal: controller.signal });
-    await vi.waitFor(() => expect(server.inFlight).toBe(1));
+    await vi.waitFor(() => expect(server.inFlight).toBe(1), { timeout: 20_000 });
     controller.abort();
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
-    await vi.waitFor(() => expect(server.stats.aborted.speech).toBe(1));
+    await vi.waitFor(() => expect(server.stats.aborted.speech).toBe(1), { timeout: 20_000 });
   });
 
   it('times out a hanging server and retries', async () => {

@@ -87,19 +87,28 @@ it('runs by itself every interval on the clock', async () => {
   await tdb.reset();
   const t = await startTestEngine(tdb.repository, { retentionMs: 1000, cleanupIntervalMs: 60_000 });
   const runs: number[] = [];
+  const passes: Promise<unknown>[] = [];
   const original = t.engine.cleanup.runOnce.bind(t.engine.cleanup);
   t.engine.cleanup.runOnce = () => {
     runs.push(t.clock.now());
-    return original();
+    const pass = original();
+    passes.push(pass);
+    return pass;
   };
+  const start = t.clock.now();
   t.engine.cleanup.start();
   t.clock.advance(59_999);
   expect(runs).toHaveLength(0);
   t.clock.advance(1);
   expect(runs).toHaveLength(1);
-  await new Promise((r) => setTimeout(r, 200));
-  t.clock.advance(60_000);
-  expect(runs).toHaveLength(2);
+  // The next run is armed when this pass ends (passes never overlap): wait for that, not for time.
+  await passes[0];
+  await new Promise((r) => setImmediate(r));
+  t.clock.advance(59_999);
+  expect(runs).toHaveLength(1);
+  t.clock.advance(1);
+  expect(runs.map((at) => at - start)).toEqual([60_000, 120_000]);
+  await passes[1];
   t.engine.cleanup.stop();
   await t.dispose();
 });

@@ -141,14 +141,31 @@ describe('station timeline', () => {
     expect(station.now()?.request.text).toBe('B');
   });
 
-  it('a head request with no audio stalls too, and a chunk arrival restarts the countdown', async () => {
+  it('a head request with no audio stalls too, at exactly the timeout from its creation', async () => {
     const a = await w().create('c1', 'A');
-    t.clock.advance(100_000);
-    // Out of the stall window thanks to progress? No chunk yet: still waiting.
+    t.clock.advance(179_999);
+    // No chunk yet: nothing on air, still waiting.
     expect(station.state.status).toBe(StationStatus.Idle);
-    t.clock.advance(80_000);
+    expect(a.status).toBe(RequestStatus.Pending);
+    t.clock.advance(1);
     expect(a.status).toBe(RequestStatus.Failed);
     expect(log.at(-1)).toMatch(/end A FAILED stalled/);
+  });
+
+  it('a chunk arriving during an underrun restarts the countdown', async () => {
+    const a = await say('A', [1000], false);
+    t.clock.advance(1000 + 100_000); // underrun since 1000: 100 s into the countdown
+    expect(station.state.status).toBe(StationStatus.Underrun);
+    await w().addChunk(a.id, 1, { text: 'A 1', audio: audioOf(500) });
+    expect(station.now()?.chunkIndex).toBe(1);
+    t.clock.advance(500); // chunk 1 aired; waiting again from here (101 500)
+    expect(station.state.status).toBe(StationStatus.Underrun);
+    // Without the restart it would have failed at 181 000; it fails 180 s after the last progress.
+    t.clock.advance(179_999);
+    expect(a.status).toBe(RequestStatus.Playing);
+    t.clock.advance(1);
+    expect(a.status).toBe(RequestStatus.Failed);
+    expect(log.at(-1)).toMatch(/^281500 end A FAILED stalled/);
   });
 
   it('skip mid-chunk cancels the request, skips its unaired chunks and airs the next', async () => {
@@ -287,29 +304,6 @@ describe('station timeline', () => {
     expect(station.now()).toMatchObject({ chunkIndex: 1, offsetMs: 1300, positionSec: 2.3 });
   });
 
-  it('client acknowledgements cannot move the station', async () => {
-    const a = await say('A', [1000, 1000]);
-    const c = (await tdb.repository.getRequest(a.id))!.chunks[0]!;
-    await t.engine.repository.apply({
-      op: 'upsertConnection',
-      connection: {
-        id: 'conn1',
-        campaignId: 'c1',
-        tokenId: 'tok',
-        kind: 'PLAYER',
-        status: 'CONNECTED',
-        connectedAt: new Date(),
-        lastHeartbeat: new Date(),
-        disconnectedAt: null,
-      },
-    });
-    await t.engine.repository.apply({
-      op: 'recordDelivery',
-      connectionId: 'conn1',
-      chunkId: c.id,
-      field: 'playedAt',
-      at: new Date(),
-    });
-    expect(station.now()).toMatchObject({ chunkIndex: 0, offsetMs: 0 });
-  });
+  // "Client acknowledgements cannot move the station" is tested where acknowledgements enter:
+  // test/web/ws.test.ts sends audio_played over a real WebSocket and watches the station's timeline.
 });

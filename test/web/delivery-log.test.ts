@@ -5,6 +5,7 @@ import { DeliveryLog } from '../../src/web/delivery-log';
 import { audioOf } from '../support/audio';
 import { openTestDatabase, type TestDatabase } from '../support/db';
 import { startTestEngine } from '../support/engine';
+import { ManualClock } from '../support/manual-clock';
 
 let tdb: TestDatabase;
 beforeAll(async () => {
@@ -63,13 +64,29 @@ it('flushes by itself after its delay, and at once past the batch size', async (
   counting.apply = async (op) => {
     ops.push(op);
   };
-  const timed = new DeliveryLog({ repository: counting, log: silentLogger, flushMs: 20 });
+  const clock = new ManualClock();
+  const timed = new DeliveryLog({ repository: counting, log: silentLogger, clock, flushMs: 20 });
   timed.record('playedAt', 'k', 'c', new Date());
+  clock.advance(19);
+  timed.record('playedAt', 'k2', 'c', new Date()); // joins the waiting batch, does not restart the delay
   expect(ops).toHaveLength(0);
-  await new Promise((r) => setTimeout(r, 60));
+  clock.advance(1);
   expect(ops).toHaveLength(1);
-  const sized = new DeliveryLog({ repository: counting, log: silentLogger, flushMs: 60_000, maxBatch: 3 });
+  expect(ops[0]).toMatchObject({
+    op: 'recordDeliveries',
+    field: 'playedAt',
+    deliveries: [{ connectionId: 'k' }, { connectionId: 'k2' }],
+  });
+  expect(clock.pending).toBe(0);
+  const sized = new DeliveryLog({
+    repository: counting,
+    log: silentLogger,
+    clock,
+    flushMs: 60_000,
+    maxBatch: 3,
+  });
   for (let i = 0; i < 3; i++) sized.record('sentAt', `k${i}`, 'c', new Date());
   expect(ops).toHaveLength(2);
+  expect(clock.pending).toBe(0); // the delay it had armed was cleared by the early flush
   await t.dispose();
 });

@@ -5,6 +5,7 @@
  * clock; then a short real-clock check of late-join and pacing.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -230,6 +231,26 @@ describe('GET /api/campaigns/{id}/audio/live', () => {
   withHarness();
   const silence = Buffer.from(makeSilenceFrame({ sampleRate: 48_000, channels: 1, bitrateKbps: 32 }));
 
+  /** Body bytes the server has written to live-stream responses so far. */
+  let liveWritten = 0;
+  beforeEach(() => {
+    liveWritten = 0;
+    h.web.server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (!req.url?.includes('/audio/live')) return;
+      const write = res.write.bind(res) as (chunk: Uint8Array) => boolean;
+      res.write = ((chunk: Uint8Array) => {
+        liveWritten += chunk.length;
+        return write(chunk);
+      }) as typeof res.write;
+    });
+  });
+
+  /** Waits until the reader holds every byte the server wrote (instead of sleeping and hoping). */
+  async function delivered(reader: StreamReader): Promise<void> {
+    expect(await reader.until(() => reader.length >= liveWritten, 30_000)).toBe(true);
+    expect(reader.length).toBe(liveWritten);
+  }
+
   /** Advances the manual clock in pacing ticks, letting the sockets flush between them. */
   async function run(ms: number, step = 100): Promise<void> {
     for (let t = 0; t < ms; t += step) {
@@ -266,12 +287,12 @@ describe('GET /api/campaigns/{id}/audio/live', () => {
         a1000.mp3.subarray(scan.frames[i]!.offset, scan.frames[i]!.offset + scan.frames[i]!.length),
       );
     await reader.atLeast(frameBytes(firstIndex).length);
-    await new Promise((r) => setTimeout(r, 50));
+    await delivered(reader);
     const burst = reader.length;
     // At most the lead (500 ms ≈ 21 frames) ahead of the clock, in one burst.
     expect(burst).toBeLessThanOrEqual(22 * frameBytes(firstIndex).length);
     await run(1_500);
-    await new Promise((r) => setTimeout(r, 50));
+    await delivered(reader);
     const bytes = reader.bytes;
     await reader.cancel();
     expect(bytes.subarray(0, frameBytes(firstIndex).length).equals(frameBytes(firstIndex))).toBe(true);
@@ -337,7 +358,7 @@ describe('GET /api/campaigns/{id}/audio/live', () => {
     await h.say('two', [c2!]);
     const total = c0!.durationMs + c1!.durationMs + 400 + c2!.durationMs + 1_000;
     await run(total);
-    await new Promise((r) => setTimeout(r, 50));
+    await delivered(reader);
     const bytes = reader.bytes;
     await reader.cancel();
     const labels = label(bytes, [c0!, c1!, c2!]);
@@ -372,7 +393,7 @@ describe('GET /api/campaigns/{id}/audio/live', () => {
     await run(1_000);
     h.t.engine.stations.get('c1').resume();
     await run(1_500);
-    await new Promise((r) => setTimeout(r, 50));
+    await delivered(reader);
     const bytes = reader.bytes;
     await reader.cancel();
     const shape = runs(label(bytes, [a1500]));
@@ -408,9 +429,10 @@ describe('GET /api/campaigns/{id}/audio/live', () => {
 });
 
 /**
- * The same server on the real clock (systemClock, real timers): how far a
- * late joiner's position is from the wall-clock truth, and whether the live
- * stream keeps real time. About 3 s of wall time.
+ * The same server on the real clock (systemClock, real timers): a late
+ * joiner's position and the live stream's lead checked by causality (bounds
+ * that hold however slow the machine is); the figures are printed. About 2 s
+ * of wall time on a quiet machine.
  */
 describe('on the real clock', () => {
   let engine: PlaybackEngine;
@@ -441,15 +463,18 @@ describe('on the real clock', () => {
     await rm(audioDir, { recursive: true, force: true });
   });
 
-  it('a late joiner gets the station position within a few ms of wall-clock truth; the live stream keeps real time', async () => {
-    const audio = await toneAudio(3000);
+  it('a late joiner gets a position between the server_time it was told and its receipt; the live stream never runs ahead of real time by more than its lead', async () => {
+    // Long enough that a busy machine can't let it end before the listener joins.
+    const audio = await toneAudio(10_000);
     const token = tokens.sign('c1', 'player', 600);
     const r = await engine.writer.create('c1', 'real time', { mode: 'say' });
     await engine.writer.addChunk(r.id, 0, { text: 'rt', audio });
     await engine.writer.complete(r.id, 1);
     const startedAt = r.startedAt!.getTime();
+    const station = engine.stations.get('c1');
 
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Join once the station is at least 700 ms in (by its own clock, however long that takes).
+    await eventually(() => (station.now()?.positionSec ?? 0) >= 0.7, 30_000);
     const s = new TestSocket(`${web.url.replace('http', 'ws')}/ws?campaign=c1&token=${token}`);
     const registered = await s.next('connection_registered');
     const started = await s.next('audio_stream_started');
@@ -459,22 +484,22 @@ describe('on the real clock', () => {
     // earlier than server_time said, never ahead of the wall clock (a client corrects with server_time).
     const positionMs = (started.position_sec as number) * 1000;
     const consistencyMs = positionMs - ((registered.server_time as number) - startedAt);
-    expect(consistencyMs).toBeGreaterThanOrEqual(-1);
+    expect(consistencyMs).toBeGreaterThanOrEqual(-1); // position_sec is rounded to the ms
     const errorMs = receivedAt - startedAt - positionMs;
     expect(errorMs).toBeGreaterThanOrEqual(-1);
 
-    // Live stream: starts at the current frame and is paced by the clock.
+    // Live stream: wait for one second of audio to arrive, however long that takes; by then what
+    // was sent can't exceed the real time since the request plus the lead (500 ms) and a frame.
+    const requestedAt = Date.now();
     const reader = new StreamReader(await fetch(`${web.url}/api/campaigns/c1/audio/live?token=${token}`));
-    // From the response on: the stream starts at the frame on air when the request was handled.
-    const liveStart = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
-    const elapsed = Date.now() - liveStart;
+    const oneSecond = Math.ceil(1000 / 24) * scanMp3(audio.mp3).frames[1]!.length;
+    expect(await reader.atLeast(oneSecond, 30_000)).toBe(true);
+    const elapsed = Date.now() - requestedAt;
     const frames = scanMp3(reader.bytes).frames.length;
     await reader.cancel();
     const sentMs = frames * 24;
-    // What was sent covers the elapsed time plus at most the lead (500 ms) and a tick.
-    expect(sentMs).toBeGreaterThanOrEqual(elapsed - 150);
-    expect(sentMs).toBeLessThanOrEqual(elapsed + 500 + 150);
+    expect(sentMs).toBeGreaterThanOrEqual(1000);
+    expect(sentMs).toBeLessThanOrEqual(elapsed + 500 + 24);
     console.info(
       `[measure] real clock: position_sec vs server_time ${consistencyMs.toFixed(1)} ms; position behind wall clock at receipt ${errorMs.toFixed(1)} ms (joined ${receivedAt - startedAt} ms in); ` +
         `live sent ${sentMs} ms of audio in ${elapsed} ms`,

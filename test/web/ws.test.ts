@@ -240,6 +240,12 @@ describe('client messages', () => {
     expect(states.every((x) => x.connectionId === id)).toBe(true);
     expect(station.now()).toEqual(before);
     expect(chunks.map((c) => c.status)).toEqual([ChunkStatus.Playing, ChunkStatus.Ready]);
+    // The timeline goes on by the station clock alone: chunk 1 starts when chunk 0 ends, not before.
+    h.clock.advance(a1000.durationMs - 1);
+    expect(station.now()?.chunkIndex).toBe(0);
+    h.clock.advance(1);
+    expect(station.now()).toMatchObject({ chunkIndex: 1, offsetMs: 0 });
+    expect(chunks.map((c) => c.status)).toEqual([ChunkStatus.Played, ChunkStatus.Playing]);
   });
 
   it('answers a wrong campaign, unknown chunks and bad input with error, and stays up', async () => {
@@ -426,9 +432,10 @@ describe('lifecycle', () => {
     await s.next('playback_queue_updated');
     const live = await h.fetch(`/api/campaigns/c1/audio/live?token=${h.token()}`);
     expect(h.web.stats()).toMatchObject({ wsConnections: 1, streams: 1 });
-    const t0 = Date.now();
+    // The manual clock stands still: close() must not wait on a timer or for the stream to end.
+    const clockAt = h.clock.now();
     await h.web.close();
-    expect(Date.now() - t0).toBeLessThan(1_500);
+    expect(h.clock.now()).toBe(clockAt);
     expect(await s.closed).toBe(1001);
     await live.arrayBuffer().catch(() => null); // ended (or cut): either way it is over
     expect(h.web.stats()).toMatchObject({ wsConnections: 0, streams: 0, stationListeners: 0 });
