@@ -3,6 +3,7 @@
  * bodies. Parsed at the edge by {@link parseInput}; routes see typed values.
  */
 import { z } from 'zod';
+import { hasSpeakableText, NOTHING_SPEAKABLE } from '../narration/speakable';
 import { badRequest } from './errors';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -29,13 +30,25 @@ export const streamQuerySchema = z.object({ from: secondsSchema.optional() });
 /** Query of `GET /api/audio/chunks/{chunk_id}`. */
 export const chunkQuerySchema = z.object({ format: z.enum(['mp3', 'opus']).optional() });
 
+/** Longest narration text (characters, after trimming). */
+export const MAX_NARRATION_CHARS = 4000;
+
 /** Body of `POST /api/campaigns/{id}/narrations`. */
 export const narrationBodySchema = z
   .object({
     text: z
       .string()
       .transform((s) => s.trim())
-      .pipe(z.string().min(1, 'must not be empty').max(4000, 'at most 4000 characters')),
+      .pipe(
+        z
+          .string()
+          .min(1, 'must not be empty')
+          .max(MAX_NARRATION_CHARS, {
+            error: (issue) =>
+              `at most ${MAX_NARRATION_CHARS} characters (this one has ${String((issue.input as string).length)})`,
+          })
+          .refine(hasSpeakableText, NOTHING_SPEAKABLE),
+      ),
     mode: z.enum(['narrate', 'say']),
     voice: z
       .string()

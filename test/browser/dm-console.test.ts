@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type {} from '../../web/src/debug-hook';
 import { chromiumAvailability } from './support/browser';
 import { useBrowserSuite } from './support/suite';
-import { openPage, testIdText, waitForSignal } from './support/page-probe';
+import { openPage, testIdText, waitForConnection, waitForSignal } from './support/page-probe';
 
 const chromium = chromiumAvailability();
 
@@ -168,6 +168,33 @@ describe.skipIf(!chromium.available)('DM console (Chromium)', () => {
     await api.reset();
     const summary = (await api.queue()).history.find((r) => r.request_id === id);
     expect(summary).toMatchObject({ mode: 'narrate', text: prompt, status: 'CANCELLED' });
+  });
+
+  it('disables the controls with nothing on air, and says how far a paste went past the limit', async () => {
+    await api.reset();
+    const page = await dmConsole();
+    await waitForConnection(page, 'live');
+    for (const button of ['skip-button', 'stop-button', 'pause-button', 'resume-button']) {
+      expect(await page.getByTestId(button).isDisabled(), button).toBe(true);
+    }
+    await page.getByTestId('narration-text').fill('x'.repeat(4100));
+    expect(await page.locator('#narration-count').textContent()).toBe(
+      '4100 / 4000: 100 over the limit, shorten it before sending',
+    );
+    expect(await page.getByTestId('narration-text').inputValue()).toHaveLength(4100);
+    expect(await page.getByTestId('send-button').isDisabled()).toBe(true);
+    // Nothing speakable: refused on the page, with the reason, before reaching the server.
+    await page.getByTestId('mode-say').check();
+    await page.getByTestId('narration-text').fill('...');
+    await page.getByTestId('send-button').click();
+    expect(await testIdText(page, 'send-error')).toMatch(/nothing to speak/);
+    // Something queued: the controls apply again.
+    const id = await send(page, 'A bell tolls once.', 'say');
+    await api.onAir(id);
+    await expectEnabled(page, 'skip-button');
+    await expectEnabled(page, 'pause-button');
+    expect(await page.getByTestId('resume-button').isDisabled()).toBe(true);
+    await api.reset();
   });
 
   it('explains a refused send (a player link opened as a DM console)', async () => {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, createApiClient, errorFromResponse } from '../../web/src/api';
 import { connectionLabel, formatSeconds, statusLabel, truncate } from '../../web/src/format';
-import { buildNarration, isSubmitShortcut } from '../../web/src/narration-form';
+import { controlsEnabled } from '../../web/src/controls';
+import {
+  buildNarration,
+  hasSpeakableText,
+  isSubmitShortcut,
+  narrationCount,
+} from '../../web/src/narration-form';
+import { hasSpeakableText as serverSpeakable } from '../../src/narration/speakable';
 import { PageAddressError, readPageContext, webSocketUrl } from '../../web/src/page';
 import { ConnectionStatus } from '../../web/src/ws-client';
 
@@ -55,9 +62,14 @@ describe('api', () => {
   const context = { campaignId: 'camp 1', token: 'tok' };
 
   it('posts narrations with the bearer token and without an empty voice', async () => {
-    const { calls, fetch } = fakeFetch(() => Response.json({ request_id: 'r1' }, { status: 202 }));
+    const { calls, fetch } = fakeFetch(() =>
+      Response.json({ request_id: 'r1', spoken_verbatim: true }, { status: 202 }),
+    );
     const api = createApiClient({ context, origin: 'http://127.0.0.1:3000', fetch });
-    await expect(api.narrate({ text: 'Hello', mode: 'say' })).resolves.toEqual({ request_id: 'r1' });
+    await expect(api.narrate({ text: 'Hello', mode: 'say' })).resolves.toEqual({
+      request_id: 'r1',
+      spoken_verbatim: true,
+    });
     expect(calls[0]!.url).toBe('http://127.0.0.1:3000/api/campaigns/camp%201/narrations');
     expect(calls[0]!.init.method).toBe('POST');
     expect(calls[0]!.init.headers).toMatchObject({
@@ -121,6 +133,27 @@ describe('narration form', () => {
     expect(buildNarration({ text: '   ', mode: 'say', voice: '' })).toHaveProperty('error');
     expect(buildNarration({ text: 'x'.repeat(4001), mode: 'say', voice: '' })).toHaveProperty('error');
     expect(buildNarration({ text: 'x', mode: 'sing', voice: '' })).toHaveProperty('error');
+    expect(buildNarration({ text: ' ... ', mode: 'say', voice: '' })).toEqual({
+      error: 'There is nothing to speak in that text: write at least one word.',
+    });
+    expect(buildNarration({ text: 'x'.repeat(4010), mode: 'say', voice: '' })).toEqual({
+      error: 'That is 4010 characters; the limit is 4000 (10 too many).',
+    });
+  });
+
+  it('counts characters and says how far a paste went past the limit', () => {
+    expect(narrationCount('  hello ')).toEqual({ label: '5 / 4000', over: 0 });
+    expect(narrationCount('x'.repeat(4000))).toEqual({ label: '4000 / 4000', over: 0 });
+    expect(narrationCount('x'.repeat(4213))).toEqual({
+      label: '4213 / 4000: 213 over the limit, shorten it before sending',
+      over: 213,
+    });
+  });
+
+  it('has the same idea of speakable text as the server', () => {
+    for (const text of ['...', '—', ' ', '!?', 'a', '7', 'Привет', '日本', '… ok']) {
+      expect(hasSpeakableText(text), text).toBe(serverSpeakable(text));
+    }
   });
 
   it('submits on Ctrl+Enter or Cmd+Enter only', () => {
@@ -131,6 +164,33 @@ describe('narration form', () => {
     expect(key({})).toBe(false);
     expect(key({ ctrlKey: true, isComposing: true })).toBe(false);
     expect(key({ key: 'a', ctrlKey: true })).toBe(false);
+  });
+});
+
+describe('DM controls', () => {
+  it('are off with nothing on air or queued, and Pause/Resume follow the pause', () => {
+    expect(controlsEnabled({ paused: false, progress: null, pending: [] })).toEqual({
+      skip: false,
+      stop: false,
+      pause: false,
+      resume: false,
+    });
+    expect(controlsEnabled({ paused: false, progress: { played: 0, total: 2 }, pending: [] })).toEqual({
+      skip: true,
+      stop: true,
+      pause: true,
+      resume: false,
+    });
+    expect(controlsEnabled({ paused: false, progress: null, pending: [{}] })).toMatchObject({
+      skip: true,
+      pause: true,
+    });
+    expect(controlsEnabled({ paused: true, progress: null, pending: [] })).toEqual({
+      skip: false,
+      stop: false,
+      pause: false,
+      resume: true,
+    });
   });
 });
 

@@ -179,6 +179,30 @@ describe('narrations (DM)', () => {
     ]) {
       await expectError(await h.fetch(url, json(body, dm)), 400, 'bad_request');
     }
+    expect(h.narration.calls).toHaveLength(0);
+  });
+
+  it('refuses text with nothing speakable and says why; counts the characters past the limit', async () => {
+    const dm = h.token('dm');
+    for (const text of ['...', ' — !? ', '***']) {
+      for (const mode of ['say', 'narrate']) {
+        const msg = await expectError(await h.fetch(url, json({ text, mode }, dm)), 400, 'bad_request');
+        expect(msg).toMatch(/nothing to speak/);
+      }
+    }
+    const long = await expectError(
+      await h.fetch(url, json({ text: 'x'.repeat(4321), mode: 'say' }, dm)),
+      400,
+      'bad_request',
+    );
+    expect(long).toMatch(/at most 4000 characters \(this one has 4321\)/);
+    expect(h.narration.calls).toHaveLength(0);
+    // Other scripts are speakable.
+    expect((await h.fetch(url, json({ text: 'Привет, 42!', mode: 'say' }, dm))).status).toBe(202);
+  });
+
+  it('refuses bodies that are not JSON objects', async () => {
+    const dm = h.token('dm');
     await expectError(await h.fetch(url, json('{"text": "hi",', dm)), 400, 'bad_request');
     await expectError(await h.fetch(url, json('null', dm)), 400, 'bad_request');
     expect(h.narration.calls).toHaveLength(0);
@@ -227,6 +251,17 @@ describe('control (DM)', () => {
     expect((await h.fetch(url, json({ action: 'skip' }, dm))).status).toBe(200);
     expect(r.status).toBe(RequestStatus.Cancelled);
     await expectError(await h.fetch(url, json({ action: 'explode' }, dm)), 400, 'bad_request');
+  });
+
+  it('refuses to pause an empty station (it would hold later narrations unseen)', async () => {
+    const dm = h.token('dm');
+    const msg = await expectError(await h.fetch(url, json({ action: 'pause' }, dm)), 409, 'conflict');
+    expect(msg).toMatch(/nothing to pause/);
+    expect(h.t.engine.stations.get('c1').paused).toBe(false);
+    // A narration queued afterwards airs at once.
+    const a = await toneAudio(1000);
+    const r = await h.say('later', [a]);
+    expect(r.status).toBe(RequestStatus.Playing);
   });
 });
 
@@ -350,6 +385,16 @@ describe('health, metrics, pages, unknown routes', () => {
     expect(msg).toMatch(/vite build/);
   });
 
+  it('answers / with a page that says where the links come from', async () => {
+    const res = await h.fetch('/');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toContain('/listen/&lt;campaign&gt;?token=');
+    expect(html).toContain('/dm/&lt;campaign&gt;?token=');
+    expect(html).not.toMatch(/<script|style=/);
+  });
+
   it('answers unknown routes and methods with a JSON 404', async () => {
     await expectError(await h.fetch('/nope'), 404, 'not_found');
     await expectError(await h.fetch('/api/campaigns/c1/audio/queue', { method: 'DELETE' }), 404, 'not_found');
@@ -376,9 +421,9 @@ describe('createConsoleLinks', () => {
     const live = await fetch(links.liveUrl);
     expect(live.headers.get('content-type')).toBe('audio/mpeg');
     await live.body?.cancel();
-    const control = await h.fetch('/api/campaigns/c1/control', json({ action: 'pause' }, dmToken));
-    expect(control.status).toBe(200);
-    const refused = await h.fetch('/api/campaigns/c1/control', json({ action: 'resume' }, playerToken));
+    const narration = json({ text: 'Hello.', mode: 'say' }, dmToken);
+    expect((await h.fetch('/api/campaigns/c1/narrations', narration)).status).toBe(202);
+    const refused = await h.fetch('/api/campaigns/c1/control', json({ action: 'skip' }, playerToken));
     expect(refused.status).toBe(403);
   });
 });

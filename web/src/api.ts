@@ -36,13 +36,20 @@ export interface NarrationInput {
   voice?: string;
 }
 
+/** The server's answer to a narration (`202`). */
+export interface NarrationAccepted {
+  request_id: string;
+  /** `narrate` without an LLM: the prompt is spoken exactly as written. */
+  spoken_verbatim: boolean;
+}
+
 /** A DM's station control. */
 export type ControlAction = 'skip' | 'stop' | 'pause' | 'resume';
 
 /** The calls the pages make. */
 export interface ApiClient {
   getQueue(): Promise<QueueSnapshot>;
-  narrate(input: NarrationInput): Promise<{ request_id: string }>;
+  narrate(input: NarrationInput): Promise<NarrationAccepted>;
   control(action: ControlAction): Promise<void>;
   /** A chunk's MP3 (the `url` of a schedule entry). */
   chunkBytes(url: string, signal?: AbortSignal): Promise<ArrayBuffer>;
@@ -97,11 +104,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       const result = (await json(`/api/campaigns/${campaign}/narrations`, {
         method: 'POST',
         body: JSON.stringify(body),
-      })) as { request_id?: unknown } | null;
+      })) as { request_id?: unknown; spoken_verbatim?: unknown } | null;
       if (typeof result?.request_id !== 'string') {
         throw new ApiError(202, 'bad_response', 'The server did not return a request id.');
       }
-      return { request_id: result.request_id };
+      return { request_id: result.request_id, spoken_verbatim: result.spoken_verbatim === true };
     },
     async control(action) {
       await json(`/api/campaigns/${campaign}/control`, { method: 'POST', body: JSON.stringify({ action }) });

@@ -2,10 +2,11 @@
 import './style.css';
 import { ApiError, type ApiClient, type ControlAction } from './api';
 import { bootPage } from './boot';
-import { MAX_NARRATION_CHARS, buildNarration, isSubmitShortcut } from './narration-form';
+import { VERBATIM_NOTE, buildNarration, isSubmitShortcut, narrationCount } from './narration-form';
 import { bindPlayerControls } from './player-ui';
 import { renderConnection, renderNowPlaying } from './shared-view';
 import { Station, type StationView } from './station';
+import { controlsEnabled } from './controls';
 import { byId, renderRequests, setData, setText } from './ui';
 import { ConnectionStatus } from './ws-client';
 
@@ -47,12 +48,17 @@ function bindNarrationForm(api: ApiClient, station: Station): void {
   const status = byId('send-status');
   const error = byId('send-error');
   const count = byId('narration-count');
+  const note = byId('send-note');
   let sending = false;
 
   const update = () => {
     const length = textarea.value.trim().length;
-    setText(count, `${textarea.value.length} / ${MAX_NARRATION_CHARS}`);
-    send.disabled = sending || length === 0;
+    // No maxlength on the box: a paste past the limit must not be cut silently.
+    const counted = narrationCount(textarea.value);
+    setText(count, counted.label);
+    setData(count, 'over', String(counted.over > 0));
+    textarea.setAttribute('aria-invalid', String(counted.over > 0));
+    send.disabled = sending || length === 0 || counted.over > 0;
     setData(form, 'sending', String(sending));
     textarea.setAttribute('aria-busy', String(sending));
   };
@@ -76,12 +82,15 @@ function bindNarrationForm(api: ApiClient, station: Station): void {
     sending = true;
     setText(error, '');
     setText(status, 'Sending…');
+    note.hidden = true;
     update();
     api
       .narrate(body)
-      .then(({ request_id }) => {
+      .then(({ request_id, spoken_verbatim }) => {
         textarea.value = '';
         setText(status, `Queued (${request_id.slice(0, 8)}).`);
+        setText(note, spoken_verbatim ? VERBATIM_NOTE : '');
+        note.hidden = !spoken_verbatim;
         void station.refreshQueue();
       })
       .catch((e: unknown) => {
@@ -155,10 +164,11 @@ function render(view: StationView, controlBusy: boolean): void {
 
   const live = view.connection === ConnectionStatus.Live;
   const busy = controlBusy || !live;
-  byId<HTMLButtonElement>('skip-button').disabled = busy;
-  byId<HTMLButtonElement>('stop-button').disabled = busy;
-  byId<HTMLButtonElement>('pause-button').disabled = busy || view.paused;
-  byId<HTMLButtonElement>('resume-button').disabled = busy || !view.paused;
+  const enabled = controlsEnabled(view);
+  byId<HTMLButtonElement>('skip-button').disabled = busy || !enabled.skip;
+  byId<HTMLButtonElement>('stop-button').disabled = busy || !enabled.stop;
+  byId<HTMLButtonElement>('pause-button').disabled = busy || !enabled.pause;
+  byId<HTMLButtonElement>('resume-button').disabled = busy || !enabled.resume;
 
   renderRequests(byId('queue'), view.pending, { detailed: true });
   byId('queue-empty').hidden = view.pending.length > 0;

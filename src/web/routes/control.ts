@@ -13,13 +13,23 @@ const FRIENDLY: Record<Refusal, string> = {
   not_paused: 'The station is not paused.',
 };
 
-/** `POST /api/campaigns/{id}/control` (DM): skip, stop, pause, resume. */
+const NOTHING_TO_PAUSE = 'Nothing is playing or queued, so there is nothing to pause.';
+
+/**
+ * `POST /api/campaigns/{id}/control` (DM): skip, stop, pause, resume. Pause
+ * is refused while nothing is on air or queued (409): a pause set on an idle
+ * station would hold the next narrations with nobody noticing.
+ */
 export function controlRoutes(ctx: WebContext): Router {
   const router = Router();
   router.post('/api/campaigns/:campaignId/control', (req, res) => {
     const { campaignId } = campaignAccess(ctx, req, 'dm');
     const { action } = parseInput(controlBodySchema, req.body, 'body');
     const station = ctx.engine.stations.get(campaignId);
+    // Pausing an empty station would silently hold every later narration.
+    if (action === 'pause' && !station.paused && station.queue().length === 0) {
+      throw new HttpError(409, 'conflict', NOTHING_TO_PAUSE);
+    }
     const result = station[action]();
     if (!result.ok) throw new HttpError(409, 'conflict', FRIENDLY[result.reason]);
     ctx.log.info({ campaign: campaignId, action }, 'DM control from the web console');

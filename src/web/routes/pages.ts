@@ -5,6 +5,37 @@ import type { WebContext } from '../context';
 import { notFound, unavailable } from '../errors';
 import { CAMPAIGN_ID_RE } from '../schemas';
 
+/**
+ * `/`: nobody should get a bare JSON 404 for opening the server's address.
+ * No token here, so no links: it says where links come from. Plain HTML
+ * without inline styles or scripts (the CSP allows neither).
+ */
+const HOME_PAGE = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <meta name="color-scheme" content="dark light" />
+    <link rel="icon" href="data:," />
+    <title>Bardcast</title>
+  </head>
+  <body>
+    <main>
+      <h1>Bardcast is running</h1>
+      <p>This server plays a campaign's narration. Pages open from a personal link:</p>
+      <ul>
+        <li><strong>Players:</strong> ask your DM for a listener link (in Discord, <code>/listen</code>).
+          It looks like <code>/listen/&lt;campaign&gt;?token=…</code>.</li>
+        <li><strong>The DM:</strong> the DM console link, <code>/dm/&lt;campaign&gt;?token=…</code>, is printed
+          in the server's terminal when it starts without Discord.</li>
+        <li><strong>Players without a browser</strong> (VLC, phones, OBS): the live MP3 link printed beside them.</li>
+      </ul>
+      <p>Status: <a href="/healthz">/healthz</a>.</p>
+    </main>
+  </body>
+</html>
+`;
+
 const BUILD_HINT = 'The web pages are not built yet: run `npx vite build --config web/vite.config.ts`.';
 
 /**
@@ -28,6 +59,9 @@ export function pageRoutes(ctx: WebContext): Router {
     res.status(200).set('Cache-Control', 'no-cache').type('html').send(html);
   };
 
+  router.get('/', (_req, res) => {
+    res.status(200).set('Cache-Control', 'no-cache').type('html').send(HOME_PAGE);
+  });
   router.get('/listen/:campaign', page('listen.html'));
   router.get('/dm/:campaign', page('dm.html'));
   router.use(
