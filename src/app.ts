@@ -88,6 +88,19 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
     closers.push(() => web.close());
     log.info(`Bardcast web companion on ${web.url}`);
 
+    if (config.icecast) {
+      const { startIcecastPublisher } = await import('./relay');
+      const shards = config.shards;
+      const publisher = await startIcecastPublisher({
+        settings: config.icecast,
+        engine,
+        clock,
+        log,
+        ...(shards ? { ownsCampaign: shardOwnership(shards.ids, shards.count) } : {}),
+      });
+      closers.push(async () => publisher.close());
+    }
+
     let bot: BotHandle | null = null;
     if (config.discordToken) {
       const { startBot } = await import('./bot');

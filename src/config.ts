@@ -43,6 +43,8 @@ const EnvSchema = z.object({
   RETENTION_DAYS: z.coerce.number().positive().default(7),
   CLEANUP_INTERVAL_MS: ms(1000).default(60_000),
   HEARTBEAT_TIMEOUT_MS: ms(1000).default(90_000),
+  MAX_WS_CONNECTIONS: z.coerce.number().int().min(1).default(10_000),
+  MAX_AUDIO_STREAMS: z.coerce.number().int().min(0).default(500),
   DB_RETRY_INTERVAL_MS: ms(100).default(5_000),
 
   OPENAI_API_KEY: optionalString,
@@ -68,6 +70,21 @@ const EnvSchema = z.object({
       .optional(),
   ),
   SHARD_COUNT: z.coerce.number().int().min(1).optional(),
+  ICECAST_URL: optionalString.pipe(
+    z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  ),
+  ICECAST_SOURCE_PASSWORD: optionalString,
+  ICECAST_MOUNT: z
+    .string()
+    .regex(/^\/[A-Za-z0-9_.{}/-]*$/, 'a path such as /{campaign}.mp3')
+    .default('/{campaign}.mp3'),
+  ICECAST_CAMPAIGNS: z
+    .string()
+    .regex(
+      /^\s*(\*|[A-Za-z0-9_-]{1,64}(\s*,\s*[A-Za-z0-9_-]{1,64})*)\s*$/,
+      '* or comma-separated campaign ids',
+    )
+    .default('*'),
   DEFAULT_CAMPAIGN: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (max 64)')
@@ -110,6 +127,26 @@ export interface Config {
   defaultCampaign: string;
   /** This process's shards when run under ShardingManager; undefined for a single process. */
   shards: { ids: number[]; count: number } | undefined;
+  /** Open WebSocket connections the web server accepts (more are refused with 503). */
+  maxWsConnections: number;
+  /** Open audio streams (per-request and live MP3 together) the web server serves. */
+  maxAudioStreams: number;
+  /** Where each station's live MP3 is published as an Icecast source; undefined: not published. */
+  icecast: IcecastSettings | undefined;
+}
+
+/** Publishing to an Icecast server (`ICECAST_*`). */
+export interface IcecastSettings {
+  /** `http(s)://host:port` of the Icecast server, credentials removed. */
+  url: string;
+  /** Source user (Icecast's default: `source`). */
+  user: string;
+  /** Source password. A secret: never logged. */
+  password: string;
+  /** Mount path; `{campaign}` is replaced by the campaign id. */
+  mount: string;
+  /** The campaigns to publish, or `all` (every campaign this process serves). */
+  campaigns: string[] | 'all';
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
@@ -129,6 +166,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  const icecast = icecastSettings(e);
+  if (typeof icecast === 'string') throw new ConfigError([icecast]);
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     host: e.HOST,
@@ -169,5 +208,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       e.SHARDS !== undefined && e.SHARD_COUNT !== undefined
         ? { ids: e.SHARDS.split(',').map(Number), count: e.SHARD_COUNT }
         : undefined,
+    maxWsConnections: e.MAX_WS_CONNECTIONS,
+    maxAudioStreams: e.MAX_AUDIO_STREAMS,
+    icecast,
+  };
+}
+
+/** The Icecast settings, undefined when `ICECAST_URL` is unset, or the message of what is wrong. */
+function icecastSettings(e: z.infer<typeof EnvSchema>): IcecastSettings | undefined | string {
+  if (e.ICECAST_URL === undefined) return undefined;
+  const url = new URL(e.ICECAST_URL);
+  const password = e.ICECAST_SOURCE_PASSWORD ?? decodeURIComponent(url.password);
+  if (password === '') {
+    return 'ICECAST_SOURCE_PASSWORD: required with ICECAST_URL (or put it in the URL: http://source:PASSWORD@host:8000)';
+  }
+  const campaigns =
+    e.ICECAST_CAMPAIGNS.trim() === '*'
+      ? ('all' as const)
+      : e.ICECAST_CAMPAIGNS.split(',').map((c) => c.trim());
+  if (!e.ICECAST_MOUNT.includes('{campaign}') && (campaigns === 'all' || campaigns.length > 1)) {
+    return 'ICECAST_MOUNT: must contain {campaign} when more than one campaign is published (ICECAST_CAMPAIGNS)';
+  }
+  return {
+    url: `${url.protocol}//${url.host}`,
+    user: decodeURIComponent(url.username) || 'source',
+    password,
+    mount: e.ICECAST_MOUNT,
+    campaigns,
   };
 }

@@ -29,6 +29,9 @@ const REDACT: { paths: string[]; censor: string } = {
     'config.openaiApiKey',
     'config.tokenSecret',
     'config.databaseUrl',
+    'config.icecast.password',
+    'password',
+    '*.password',
   ],
   censor: '[redacted]',
 };

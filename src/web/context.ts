@@ -47,7 +47,7 @@ export const DEFAULT_LIMITS: WebLimits = {
   wsMessagesPerMinute: 1200,
   wsPingIntervalMs: 30_000,
   heartbeatWriteIntervalMs: 15_000,
-  maxWsConnections: 2000,
+  maxWsConnections: 10_000,
   maxStreams: 500,
   historyLimit: 20,
   leadMs: 500,

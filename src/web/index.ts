@@ -32,7 +32,7 @@ export interface WebServerOptions {
   host?: string;
   /** The built pages; default {@link DEFAULT_PAGES_DIR}. */
   pagesDir?: string;
-  /** Overrides of {@link DEFAULT_LIMITS}. */
+  /** Overrides of {@link DEFAULT_LIMITS} and of the configured connection limits. */
   limits?: Partial<WebLimits>;
 }
 
@@ -72,7 +72,13 @@ export async function startWebServer(
   options: WebServerOptions = {},
 ): Promise<WebServer> {
   const log = services.log.child({ module: 'web' });
-  const limits: WebLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const { maxWsConnections, maxAudioStreams } = services.config;
+  const limits: WebLimits = {
+    ...DEFAULT_LIMITS,
+    maxWsConnections,
+    maxStreams: maxAudioStreams,
+    ...options.limits,
+  };
   const engine = services.engine;
   const metrics = createWebMetrics(engine.metrics.registry);
   const feed = new StationFeed(engine.stations, log);

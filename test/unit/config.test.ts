@@ -66,3 +66,54 @@ describe('sharding', () => {
     expect(() => loadConfig({ SHARDS: 'two', SHARD_COUNT: '4' })).toThrow(/SHARDS/);
   });
 });
+
+describe('connection limits and Icecast publishing', () => {
+  it('has configurable connection limits with defaults', () => {
+    expect(loadConfig({})).toMatchObject({
+      maxWsConnections: 10_000,
+      maxAudioStreams: 500,
+      icecast: undefined,
+    });
+    expect(loadConfig({ MAX_WS_CONNECTIONS: '25000', MAX_AUDIO_STREAMS: '0' })).toMatchObject({
+      maxWsConnections: 25_000,
+      maxAudioStreams: 0,
+    });
+    expect(() => loadConfig({ MAX_WS_CONNECTIONS: '0' })).toThrow(/MAX_WS_CONNECTIONS/);
+  });
+
+  it('takes the source password from the URL or its own variable, and keeps it out of the URL', () => {
+    expect(loadConfig({ ICECAST_URL: 'http://source:p%40ss@127.0.0.1:8000/' }).icecast).toEqual({
+      url: 'http://127.0.0.1:8000',
+      user: 'source',
+      password: 'p@ss',
+      mount: '/{campaign}.mp3',
+      campaigns: 'all',
+    });
+    expect(
+      loadConfig({
+        ICECAST_URL: 'https://ice.example.com',
+        ICECAST_SOURCE_PASSWORD: 'pw',
+        ICECAST_CAMPAIGNS: 'one',
+        ICECAST_MOUNT: '/live.mp3',
+      }).icecast,
+    ).toMatchObject({
+      url: 'https://ice.example.com',
+      password: 'pw',
+      campaigns: ['one'],
+      mount: '/live.mp3',
+    });
+  });
+
+  it('refuses an Icecast setup that cannot work, naming the variable', () => {
+    expect(() => loadConfig({ ICECAST_URL: 'http://127.0.0.1:8000' })).toThrow(/ICECAST_SOURCE_PASSWORD/);
+    expect(() => loadConfig({ ICECAST_URL: 'ftp://x', ICECAST_SOURCE_PASSWORD: 'pw' })).toThrow(
+      /ICECAST_URL/,
+    );
+    expect(() =>
+      loadConfig({ ICECAST_URL: 'http://x:8000', ICECAST_SOURCE_PASSWORD: 'pw', ICECAST_MOUNT: '/live.mp3' }),
+    ).toThrow(/ICECAST_MOUNT.*\{campaign\}/);
+    expect(() =>
+      loadConfig({ ICECAST_URL: 'http://x:8000', ICECAST_SOURCE_PASSWORD: 'pw', ICECAST_CAMPAIGNS: 'a;b' }),
+    ).toThrow(/ICECAST_CAMPAIGNS/);
+  });
+});

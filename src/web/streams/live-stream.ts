@@ -16,7 +16,6 @@
  * would cut the start of the next request. Audio already sent ahead before a
  * skip or pause is not recalled: a pause can repeat up to `leadMs` on resume.
  */
-import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../../clock';
 import type { Logger } from '../../log';
 import { MP3_DECODER_DELAY, makeSilenceFrame, samplesPerFrame } from '../../media';
@@ -38,13 +37,27 @@ export interface LiveStreamLimits {
   loadGraceMs: number;
 }
 
+/**
+ * Where a live stream writes: an HTTP response, or any byte sink with the same
+ * surface (the Icecast source client's socket, src/relay).
+ */
+export interface LiveSink {
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  readonly writableLength: number;
+  write(bytes: Uint8Array): boolean;
+  end(): void;
+  destroy(): void;
+  on(event: 'close', listener: () => void): unknown;
+}
+
 /** Options for {@link LiveStream}. */
 export interface LiveStreamOptions {
   station: Station;
   clock: Clock;
   audio: ChunkAudioCache;
   feed: StationFeed;
-  res: ServerResponse;
+  res: LiveSink;
   log: Logger;
   limits: LiveStreamLimits;
   /** Format of silence before any chunk has been seen (the encoder's: 48 kHz mono). */
