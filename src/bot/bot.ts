@@ -3,6 +3,7 @@ import { generateDependencyReport } from '@discordjs/voice';
 import { Client, Events, GatewayIntentBits, Options, type Interaction } from 'discord.js';
 import type { Logger } from '../log';
 import type { AppServices } from '../services';
+import { ArrivalOrder } from './arrival-order';
 import type { BackgroundTask, BotDeps, Command } from './command';
 import { ALL_COMMANDS } from './commands';
 import { dispatchAutocomplete, dispatchCommand } from './dispatcher';
@@ -117,6 +118,7 @@ export async function startBot(services: AppServices, options: StartBotOptions =
     voice,
     progressEditIntervalMs: options.progressEditIntervalMs ?? 1000,
     tasks,
+    arrivals: new ArrivalOrder(),
   };
   const registry = new CommandRegistry(options.commands ?? ALL_COMMANDS);
   let accepting = true;

@@ -4,6 +4,7 @@ import type { Clock } from '../clock';
 import type { Logger } from '../log';
 import type { NarrationService } from '../narration/service';
 import type { Campaign, CampaignDirectory, PlaybackRepository, StationRegistry } from '../playback';
+import type { ArrivalOrder, ArrivalTicket } from './arrival-order';
 import type { AutocompleteView, Choice, SlashInteraction } from './interaction';
 import type { CommandResult } from './refusals';
 import type { VoiceManager } from './voice';
@@ -50,6 +51,8 @@ export interface BotDeps {
   /** Minimum time between two edits of a progress reply. */
   progressEditIntervalMs: number;
   tasks: Set<BackgroundTask>;
+  /** Per-guild arrival order for commands that create requests. */
+  arrivals: ArrivalOrder;
 }
 
 /** Everything `execute` gets. */
@@ -62,6 +65,8 @@ export interface CommandContext {
   caller: Caller;
   /** Logger with command, guild and user. */
   log: Logger;
+  /** This invocation's place in the guild's line, for commands declared `inArrivalOrder`. */
+  arrival: ArrivalTicket | null;
 }
 
 /** Everything `autocomplete` gets. */
@@ -83,6 +88,13 @@ export interface Command {
   readonly data: CommandData;
   /** Preconditions of every invocation. */
   readonly requires: readonly Precondition[];
+  /**
+   * The answer is for the whole table (skip, stop, pause…), not only the
+   * caller. Decides how the dispatcher defers when it must wait before answering.
+   */
+  readonly publicReply?: boolean;
+  /** Creates playback requests: they must be created in the order the interactions arrived. */
+  readonly inArrivalOrder?: boolean;
   /** Extra preconditions per subcommand. */
   readonly subcommandRequires?: Readonly<Record<string, readonly Precondition[]>>;
   /** Does the work; returns a refusal for the dispatcher to word, or `{ ok: true }` once it has replied. */

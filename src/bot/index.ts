@@ -20,6 +20,7 @@ export type {
   CommandData,
   Precondition,
 } from './command';
+export { ArrivalOrder, ArrivalTicket } from './arrival-order';
 export { ALL_COMMANDS } from './commands';
 export { guildCampaignId, resolveCampaign } from './campaign';
 export { dispatchAutocomplete, dispatchCommand, type DispatchOutcome } from './dispatcher';

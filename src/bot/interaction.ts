@@ -20,6 +20,8 @@ export interface ReplyBody {
 
 /** Something that can be answered: a slash command or anything else repliable. */
 export interface Repliable {
+  /** When Discord created the interaction (ms since the epoch); its token lives 15 minutes from here. */
+  readonly createdTimestamp: number;
   readonly deferred: boolean;
   readonly replied: boolean;
   deferReply(options?: { flags?: MessageFlags.Ephemeral }): Promise<unknown>;

@@ -6,8 +6,15 @@ import type { BackgroundTask } from './command';
 import type { Repliable } from './interaction';
 import { respond } from './replies';
 
-/** Discord invalidates an interaction token after 15 minutes; stop editing a little before. */
+/**
+ * Discord invalidates an interaction token 15 minutes after the interaction
+ * was created; the reply stops editing a minute before (clock skew, a slow edit).
+ */
 export const REPLY_EDIT_WINDOW_MS = 14 * 60_000;
+
+/** The last line of a reply that outlived its token. */
+export const WINDOW_CLOSED_NOTE =
+  "⌛ This reply stops updating here (Discord's 15-minute limit) — `/queue` shows what's on air.";
 
 /**
  * Edits one deferred reply, at most once per `intervalMs` (Discord rate-limits
@@ -22,7 +29,8 @@ export class ReplyEditor {
   #timer: TimerHandle | null = null;
   #chain: Promise<void> = Promise.resolve();
   #closed = false;
-  readonly #openedAt: number;
+  /** Clock time after which no edit is sent. */
+  readonly #closesAt: number;
 
   constructor(
     private readonly interaction: Repliable,
@@ -30,7 +38,13 @@ export class ReplyEditor {
     private readonly log: Logger,
     private readonly intervalMs: number,
   ) {
-    this.#openedAt = clock.now();
+    // Counted from the interaction, not from now: joins and lookups may have used some of it.
+    this.#closesAt = interaction.createdTimestamp + REPLY_EDIT_WINDOW_MS;
+  }
+
+  /** Clock time at which the token's window (minus the margin) ends. */
+  get closesAt(): number {
+    return this.#closesAt;
   }
 
   /** Shows `content` now, or as soon as the interval allows. */
@@ -69,7 +83,7 @@ export class ReplyEditor {
     const content = this.#pending;
     this.#pending = null;
     if (content === null || this.#closed) return;
-    if (this.clock.now() - this.#openedAt > REPLY_EDIT_WINDOW_MS) {
+    if (this.clock.now() > this.#closesAt) {
       this.#closed = true;
       return;
     }
@@ -116,9 +130,12 @@ export class NarrationProgressReply implements BackgroundTask {
   #air: AirState = { status: 'queued' };
   #unsubscribe: (() => void)[] = [];
   #stopped = false;
+  readonly #notes: string[];
+  #windowTimer: TimerHandle | null = null;
 
   constructor(options: NarrationProgressOptions) {
     this.#o = options;
+    this.#notes = [...options.notes];
     this.#editor = new ReplyEditor(options.interaction, options.clock, options.log, options.editIntervalMs);
     this.#requestId = options.handle.request.id;
     this.#progress = {
@@ -132,7 +149,15 @@ export class NarrationProgressReply implements BackgroundTask {
 
   /** Subscribes and shows the first progress line. */
   start(): void {
-    const { handle, station } = this.#o;
+    const { handle, station, clock } = this.#o;
+    // The token dies with the window: say so once, then stop following (no edits into the void).
+    this.#windowTimer = clock.setTimeout(
+      () => {
+        this.#windowTimer = null;
+        this.#expire();
+      },
+      Math.max(0, this.#editor.closesAt - clock.now()),
+    );
     this.#unsubscribe.push(handle.onProgress((p) => this.#onProgress(p)));
     const onStarted = (e: StationEvents['requestStarted'][0]): void => {
       if (e.request.id !== this.#requestId || this.#air.status === 'ended') return;
@@ -185,6 +210,12 @@ export class NarrationProgressReply implements BackgroundTask {
     this.#o.onFinished?.();
   }
 
+  /** Adds a line above the progress (a voice join that failed after the reply started). */
+  addNote(note: string): void {
+    this.#notes.push(note);
+    this.#render();
+  }
+
   /** Resolves when queued edits have been attempted (tests). */
   idle(): Promise<void> {
     return this.#editor.idle();
@@ -208,14 +239,24 @@ export class NarrationProgressReply implements BackgroundTask {
     void this.#editor.final(text).then(() => this.#o.onFinished?.());
   }
 
+  #expire(): void {
+    if (this.#stopped) return;
+    const text = `${this.#text()}\n${WINDOW_CLOSED_NOTE}`;
+    this.#unsubscribeAll();
+    this.#o.log.debug({ request: this.#requestId }, 'progress reply: interaction window over');
+    void this.#editor.final(text).then(() => this.#o.onFinished?.());
+  }
+
   #unsubscribeAll(): void {
+    if (this.#windowTimer) this.#o.clock.clearTimeout(this.#windowTimer);
+    this.#windowTimer = null;
     this.#stopped = true;
     for (const u of this.#unsubscribe) u();
     this.#unsubscribe = [];
   }
 
   #text(): string {
-    const lines = [...this.#o.notes];
+    const lines = [...this.#notes];
     const air = this.#air;
     if (air.status === 'ended') {
       lines.push(endLine(air));

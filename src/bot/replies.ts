@@ -90,7 +90,17 @@ export async function respond(interaction: Repliable, content: string, visible =
   }
 }
 
-/** Words and sends a refusal, ephemeral. */
+/**
+ * Acknowledges the interaction (Discord's 3 s deadline) unless it already
+ * was: call it before waiting on the database or the network. Ephemeral
+ * unless `visible`; later answers edit it and keep that visibility.
+ */
+export async function deferOnce(interaction: Repliable, visible = false): Promise<void> {
+  if (interaction.deferred || interaction.replied) return;
+  await interaction.deferReply(visible ? {} : { flags: MessageFlags.Ephemeral });
+}
+
+/** Words and sends a refusal, ephemeral (unless the reply was already deferred for the table). */
 export function sendRefusal(interaction: Repliable, refusal: Refusal): Promise<void> {
   return respond(interaction, `🚫 ${refusalMessage(refusal)}`);
 }

@@ -2,6 +2,7 @@ import { PermissionFlagsBits } from 'discord.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ALL_COMMANDS, APOLOGY, PROMPT_MAX, SAY_MAX } from '../../src/bot';
 import { VERBATIM_NOTICE } from '../../src/bot/narration-flow';
+import { WINDOW_CLOSED_NOTE } from '../../src/bot/progress';
 import { RateLimitedError, UnknownVoiceError } from '../../src/narration/service';
 import { openTestDatabase, type TestDatabase } from '../support/db';
 import {
@@ -266,7 +267,7 @@ describe('/narrate and /say: deferred reply edited with progress', () => {
     h.narration.nextError = new RateLimitedError(12_300);
     const { i, outcome } = await h.run({ command: 'say', options: { text: 'Too fast.' }, ...AS_DM });
     expect(outcome).toBe('rate_limited');
-    expect(i.calls.map((c) => c.kind)).toEqual(['deferReply', 'editReply', 'editReply']);
+    expect(i.calls.map((c) => c.kind)).toEqual(['deferReply', 'editReply']);
     expect(i.content).toBe('🚫 Easy there — too many narrations at once. Try again in 13 s.');
   });
 
@@ -281,7 +282,7 @@ describe('/narrate and /say: deferred reply edited with progress', () => {
     h.adapter.checkResult = { ok: false, why: 'missing_permissions', missing: ['Connect', 'Speak'] };
     const { i, outcome } = await h.run({ command: 'say', options: { text: 'Hello.' }, ...AS_DM });
     expect(outcome).toBe('ok');
-    await settle();
+    await advance(h.t.clock, 1000, 250); // the note arrives with the next (throttled) edit
     expect(i.content).toContain("I'm missing Connect, Speak there");
     expect(h.narration.started).toHaveLength(1);
   });
@@ -442,5 +443,103 @@ describe('other commands', () => {
     const { outcome } = await h.run({ command: 'skip', permissions: [PermissionFlagsBits.ManageChannels] });
     expect(outcome).toBe('not_dm');
     expect(station().queue()).toHaveLength(0);
+  });
+});
+
+describe('arrival order and first answers', () => {
+  it('creates requests in the order the commands arrived, even while the bot is still joining voice', async () => {
+    h.adapter.autoReady = false; // the first /say's join stays in progress
+    const first = h.start({ command: 'say', options: { text: 'First.' }, ...AS_DM });
+    await settle();
+    h.t.clock.advance(200);
+    const second = h.start({ command: 'say', options: { text: 'Second.' }, ...AS_DM });
+    await settle();
+    h.adapter.connection().ready();
+    expect(await Promise.all([first.done, second.done])).toEqual(['ok', 'ok']);
+    expect(h.narration.started.map((n) => n.input.text)).toEqual(['First.', 'Second.']);
+    expect(
+      station()
+        .queue()
+        .map((e) => e.request.text),
+    ).toEqual(['First.', 'Second.']);
+    expect(h.adapter.connections).toHaveLength(1);
+    expect(h.deps.arrivals.size).toBe(0);
+  });
+
+  it('keeps arrival order when the first request waits longer on the database than the second', async () => {
+    h.latency.ms = 300;
+    const first = h.start({ command: 'say', options: { text: 'Slow first.' }, ...AS_DM });
+    await settle();
+    h.latency.ms = 0;
+    const second = h.start({ command: 'say', options: { text: 'Fast second.' }, ...AS_DM });
+    for (let n = 0; n < 20; n++) await advance(h.t.clock, 100, 50);
+    expect(await Promise.all([first.done, second.done])).toEqual(['ok', 'ok']);
+    expect(
+      station()
+        .queue()
+        .map((e) => e.request.text),
+    ).toEqual(['Slow first.', 'Fast second.']);
+  });
+
+  it('answers every command before any database wait (4 s of latency at the repository)', async () => {
+    const cases: Parameters<BotHarness['run']>[0][] = [
+      { command: 'narrate', options: { prompt: 'The crypt.' }, ...AS_DM },
+      { command: 'say', options: { text: 'Hello.' }, ...AS_DM },
+      { command: 'join', ...AS_DM },
+      { command: 'skip', ...AS_DM },
+      { command: 'pause', ...AS_DM },
+      { command: 'resume', ...AS_DM },
+      { command: 'stop', ...AS_DM },
+      { command: 'queue', ...AS_PLAYER },
+      { command: 'voice', options: { name: 'alloy' }, ...AS_DM },
+      { command: 'listen', ...AS_PLAYER },
+      { command: 'campaign', subcommand: 'show', ...AS_PLAYER },
+      { command: 'campaign', subcommand: 'idle-timeout', options: { minutes: 5 }, ...AS_DM },
+      { command: 'campaign', subcommand: 'dm-role', options: { role: { id: 'r9' } }, ...AS_MANAGER },
+      { command: 'leave', ...AS_DM },
+    ];
+    h.latency.ms = 4000;
+    let cold = 0;
+    for (const init of cases) {
+      // Once for the bot's own guild (campaign cached) and once for a guild it has never seen.
+      for (const guild of [GUILD, { id: `cold-${++cold}`, name: 'New Table' }]) {
+        const { i, done } = h.start({ ...init, guild });
+        await settle();
+        const label = `${init.command} ${init.subcommand ?? ''} in ${guild.id}`;
+        expect(i.calls[0]?.kind, label).toMatch(/^(deferReply|reply)$/);
+        let outcome: string | null = null;
+        void done.then((o) => (outcome = o));
+        for (let n = 0; n < 40 && outcome === null; n++) await advance(h.t.clock, 1000, 500);
+        expect(outcome, label).not.toBeNull();
+        expect(outcome, label).not.toBe('error');
+      }
+    }
+  });
+});
+
+describe('the 15-minute interaction window', () => {
+  it('is counted from the interaction, and the progress reply stops cleanly at its end', async () => {
+    const createdAt = h.t.clock.now();
+    h.t.clock.advance(10 * 60_000); // the interaction reached us 10 minutes after Discord created it
+    const { i } = await h.run({
+      command: 'say',
+      options: { text: 'Late.' },
+      ...AS_DM,
+      createdTimestamp: createdAt,
+    });
+    const n = h.narration.last;
+    await n.addChunk(10 * 60_000);
+    await advance(h.t.clock, 3 * 60_000, 1000); // 13 min after creation: still editing
+    expect(i.content).toContain('📻 on air');
+    const edits = i.calls.length;
+    await advance(h.t.clock, 70_000, 1000); // past 14 min
+    expect(i.content).toContain(WINDOW_CLOSED_NOTE);
+    expect(i.calls.length).toBe(edits + 1);
+    expect(h.deps.tasks.size).toBe(0);
+    await n.addChunk(60_000);
+    await n.complete();
+    await advance(h.t.clock, 3 * 60_000, 5000);
+    expect(i.calls.length).toBe(edits + 1); // nothing after the window
+    expect(i.calls.every((c) => c.kind === 'deferReply' || c.kind === 'editReply')).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { ChannelType, InteractionContextType, SlashCommandBuilder } from 'discor
 import type { Campaign } from '../../playback';
 import type { Command, CommandContext } from '../command';
 import { OK, refuse, type CommandResult } from '../refusals';
-import { respond } from '../replies';
+import { deferOnce, respond } from '../replies';
 import { IDLE_MINUTES_MAX, IDLE_MINUTES_MIN, validateInteger } from '../validate';
 
 const DEFAULT_IDLE_MINUTES = 10;
@@ -24,6 +24,7 @@ export function describeCampaign(c: Campaign): string {
 }
 
 async function save(ctx: CommandContext, patch: Partial<Campaign>, done: string): Promise<CommandResult> {
+  await deferOnce(ctx.interaction); // the settings write may wait on the database
   const updated = await ctx.deps.campaigns.update(ctx.campaign.id, patch);
   ctx.deps.voice.campaignChanged(updated);
   await respond(ctx.interaction, `✅ ${done}\n\n${describeCampaign(updated)}`);

@@ -1,7 +1,7 @@
-import { InteractionContextType, MessageFlags, SlashCommandBuilder } from 'discord.js';
+import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import type { Command } from '../command';
 import { OK, refuse } from '../refusals';
-import { respond } from '../replies';
+import { deferOnce, respond } from '../replies';
 
 /** `/join`: the bot joins the caller's voice channel (and remembers it for restarts). */
 export const joinCommand: Command = {
@@ -12,7 +12,7 @@ export const joinCommand: Command = {
   requires: ['dm', 'inVoice'],
   async execute({ interaction, deps, campaign, caller }) {
     const channelId = caller.voiceChannelId as string; // the `inVoice` precondition holds
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral }); // a refusal edits it: keep it private
+    await deferOnce(interaction); // a refusal edits it: keep it private
     const result = await deps.voice.join(campaign, channelId);
     if (!result.ok) {
       return refuse('join_failed', {

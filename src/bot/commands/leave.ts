@@ -10,6 +10,7 @@ export const leaveCommand: Command = {
     .setDescription('Make Bardcast leave the voice channel (DM only).')
     .setContexts(InteractionContextType.Guild),
   requires: ['dm'],
+  publicReply: true,
   async execute({ interaction, deps, guildId }) {
     if (!deps.voice.leave(guildId, 'left')) return refuse('bot_not_in_voice');
     await respond(

@@ -17,6 +17,7 @@ export const narrateCommand: Command = {
         .setMaxLength(PROMPT_MAX),
     ),
   requires: ['dm', 'voiceReachable'],
+  inArrivalOrder: true,
   async execute(ctx) {
     const prompt = validateText(ctx.interaction.options.getString('prompt', true), 'prompt', PROMPT_MAX);
     if (!prompt.ok) return prompt;

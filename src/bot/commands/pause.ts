@@ -10,6 +10,7 @@ export const pauseCommand: Command = {
     .setDescription('Pause the station (DM only).')
     .setContexts(InteractionContextType.Guild),
   requires: ['dm'],
+  publicReply: true,
   async execute({ interaction, deps, campaign }) {
     const result = deps.stations.get(campaign.id).pause();
     if (!result.ok) return result;

@@ -3,7 +3,7 @@ import type { PlaybackRequest } from '../../playback';
 import type { Command } from '../command';
 import { formatQueue } from '../format';
 import { OK } from '../refusals';
-import { respond } from '../replies';
+import { deferOnce, respond } from '../replies';
 
 const HISTORY_LOOKBACK = 20;
 
@@ -19,6 +19,7 @@ export const queueCommand: Command = {
     const now = station?.now() ?? null;
     const queue = station?.queue() ?? [];
     let failures: PlaybackRequest[] = [];
+    await deferOnce(interaction); // history comes from the database
     try {
       failures = await deps.repository.listHistory(campaign.id, HISTORY_LOOKBACK);
     } catch (err) {

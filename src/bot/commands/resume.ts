@@ -10,6 +10,7 @@ export const resumeCommand: Command = {
     .setDescription('Resume the paused station (DM only).')
     .setContexts(InteractionContextType.Guild),
   requires: ['dm'],
+  publicReply: true,
   async execute({ interaction, deps, campaign }) {
     const result = deps.stations.get(campaign.id).resume();
     if (!result.ok) return result;

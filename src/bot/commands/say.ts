@@ -13,6 +13,7 @@ export const sayCommand: Command = {
       o.setName('text').setDescription('The words to speak').setRequired(true).setMaxLength(SAY_MAX),
     ),
   requires: ['dm', 'voiceReachable'],
+  inArrivalOrder: true,
   async execute(ctx) {
     const text = validateText(ctx.interaction.options.getString('text', true), 'text', SAY_MAX);
     if (!text.ok) return text;

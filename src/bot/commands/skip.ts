@@ -10,6 +10,7 @@ export const skipCommand: Command = {
     .setDescription('Skip the narration on air (DM only).')
     .setContexts(InteractionContextType.Guild),
   requires: ['dm'],
+  publicReply: true,
   async execute({ interaction, deps, campaign }) {
     const result = deps.stations.get(campaign.id).skip();
     if (!result.ok) return result;

@@ -10,6 +10,7 @@ export const stopCommand: Command = {
     .setDescription('Stop the narration on air and clear the queue (DM only).')
     .setContexts(InteractionContextType.Guild),
   requires: ['dm'],
+  publicReply: true,
   async execute({ interaction, deps, campaign }) {
     const result = deps.stations.get(campaign.id).stop();
     if (!result.ok) return result;

@@ -2,7 +2,7 @@ import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import type { Command } from '../command';
 import type { Choice } from '../interaction';
 import { OK, refuse } from '../refusals';
-import { respond } from '../replies';
+import { deferOnce, respond } from '../replies';
 
 /** The autocomplete value that clears the campaign's voice. */
 export const DEFAULT_VOICE = 'default';
@@ -24,6 +24,7 @@ export const voiceCommand: Command = {
   requires: ['dm'],
   async execute({ interaction, deps, campaign }) {
     const name = (interaction.options.getString('name', true) ?? '').trim();
+    await deferOnce(interaction); // the voice list and the settings write may wait
     if (name === '' || name === DEFAULT_VOICE) {
       await deps.campaigns.update(campaign.id, { ttsVoice: null });
       await respond(interaction, "🗣️ Back to the TTS engine's default voice.");

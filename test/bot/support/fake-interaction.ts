@@ -27,6 +27,8 @@ export interface FakeInteractionInit {
   permissions?: bigint[];
   roles?: string[];
   voiceChannelId?: string | null;
+  /** When Discord created it (ms, on the test's clock); default 0 (the harness sets its clock's now). */
+  createdTimestamp?: number;
 }
 
 /** Thrown like discord.js's InteractionAlreadyReplied. */
@@ -51,6 +53,7 @@ export class FakeInteraction implements SlashInteraction {
   readonly member: MemberView | null;
   readonly options: OptionReader;
   readonly calls: RecordedCall[] = [];
+  readonly createdTimestamp: number;
   deferred = false;
   replied = false;
   ephemeral = false;
@@ -59,6 +62,7 @@ export class FakeInteraction implements SlashInteraction {
 
   constructor(init: FakeInteractionInit) {
     this.commandName = init.command;
+    this.createdTimestamp = init.createdTimestamp ?? 0;
     this.guild = init.guild === undefined ? { id: 'guild-1', name: 'The Table' } : init.guild;
     this.guildId = this.guild?.id ?? null;
     this.user = { id: init.userId ?? 'user-1', username: 'someone' };

@@ -3,6 +3,7 @@ import { PermissionFlagsBits } from 'discord.js';
 import { TokenSigner } from '../../../src/auth';
 import {
   ALL_COMMANDS,
+  ArrivalOrder,
   CommandRegistry,
   VoiceManager,
   dispatchAutocomplete,
@@ -13,7 +14,9 @@ import {
   type GuildVoiceTiming,
 } from '../../../src/bot';
 import { createLogger } from '../../../src/log';
+import type { PlaybackRepository } from '../../../src/playback';
 import type { TestDatabase } from '../../support/db';
+import { ManualClock } from '../../support/manual-clock';
 import { startTestEngine, type TestEngine } from '../../support/engine';
 import { FakeAutocomplete, FakeInteraction, type FakeInteractionInit } from './fake-interaction';
 import { FakeNarration } from './fake-narration';
@@ -58,7 +61,12 @@ export interface BotHarness {
   registry: CommandRegistry;
   logs: LogLine[];
   tokens: TokenSigner;
+  /** Dispatches one command and waits for it (created now on the test clock unless `createdTimestamp`). */
   run(init: FakeInteractionInit): Promise<{ i: FakeInteraction; outcome: DispatchOutcome }>;
+  /** Dispatches one command without waiting: the interaction at once, the outcome later. */
+  start(init: FakeInteractionInit): { i: FakeInteraction; done: Promise<DispatchOutcome> };
+  /** Latency every repository call waits first, on the test clock (0 = none). */
+  latency: { ms: number };
   autocomplete(command: string, focused: string): Promise<FakeAutocomplete>;
   dispose(): Promise<void>;
 }
@@ -71,9 +79,32 @@ export interface HarnessOptions {
   timing?: Partial<GuildVoiceTiming>;
 }
 
+/**
+ * The repository seam with injected latency: every call first waits
+ * `latency.ms` of the manual clock (a slow or distant database).
+ */
+function withLatency(
+  repository: PlaybackRepository,
+  clock: ManualClock,
+  latency: { ms: number },
+): PlaybackRepository {
+  return new Proxy(repository, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (latency.ms > 0) await new Promise<void>((resolve) => clock.setTimeout(resolve, latency.ms));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 export async function startHarness(tdb: TestDatabase, options: HarnessOptions = {}): Promise<BotHarness> {
   await tdb.reset();
-  const t = await startTestEngine(tdb.repository);
+  const clock = new ManualClock();
+  const latency = { ms: 0 };
+  const t = await startTestEngine(withLatency(tdb.repository, clock, latency), { clock });
   const logs: LogLine[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -113,6 +144,7 @@ export async function startHarness(tdb: TestDatabase, options: HarnessOptions = 
     voice,
     progressEditIntervalMs: 1000,
     tasks: new Set<BackgroundTask>(),
+    arrivals: new ArrivalOrder(),
   };
   const registry = new CommandRegistry(ALL_COMMANDS);
   return {
@@ -125,10 +157,15 @@ export async function startHarness(tdb: TestDatabase, options: HarnessOptions = 
     logs,
     tokens,
     run: async (init) => {
-      const i = new FakeInteraction(init);
+      const i = new FakeInteraction({ createdTimestamp: t.clock.now(), ...init });
       const outcome = await dispatchCommand(i, registry, deps);
       return { i, outcome };
     },
+    start: (init) => {
+      const i = new FakeInteraction({ createdTimestamp: t.clock.now(), ...init });
+      return { i, done: dispatchCommand(i, registry, deps) };
+    },
+    latency,
     autocomplete: async (command, focused) => {
       const a = new FakeAutocomplete(command, focused);
       await dispatchAutocomplete(a, registry, deps);
