@@ -5,6 +5,7 @@ import { systemClock, type Clock } from './clock';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db';
 import { PrismaPlaybackRepository } from './db/playback-repository';
+import { waitForDatabase } from './db/wait';
 import type { Logger } from './log';
 import { createNarrationService } from './narration';
 import { FileAudioStore, shardOwnership, startPlaybackEngine } from './playback';
@@ -35,7 +36,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
     }
   };
   try {
-    const db = await openStore(config, log);
+    const db = await openStore(config, log, clock);
     closers.push(() => db.close());
     const engine = await startPlaybackEngine({
       repository: new PrismaPlaybackRepository(db.prisma, db.ping),
@@ -121,10 +122,12 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
   }
 }
 
-async function openStore(config: Config, log: Logger): Promise<Database> {
+async function openStore(config: Config, log: Logger, clock: Clock): Promise<Database> {
   if (config.databaseUrl) {
+    const url = config.databaseUrl;
     log.info('database: PostgreSQL server (DATABASE_URL)');
-    return openDatabase({ kind: 'postgres', url: config.databaseUrl }, log);
+    // A server that isn't up yet is waited for (with backoff, said once), not a reason to exit.
+    return waitForDatabase(() => openDatabase({ kind: 'postgres', url }, log), { log, clock });
   }
   log.info({ dir: config.pgliteDir }, 'database: embedded PGlite');
   return openDatabase({ kind: 'pglite', dataDir: config.pgliteDir }, log);

@@ -13,6 +13,7 @@ import {
 } from '../playback';
 import type { Logger } from '../log';
 import { requestSummary, toSec, type QueueView, type RequestSummary } from './protocol';
+import { readHistory, recentHistoryOf } from './recent-history';
 
 const stored = (chunks: (AudioChunk | undefined)[]): AudioChunk[] =>
   chunks.filter((c): c is AudioChunk => !!c);
@@ -87,7 +88,7 @@ export interface QueueSnapshot {
   history: RequestSummary[];
 }
 
-/** The HTTP queue snapshot; history degrades to `[]` when storage can't answer. */
+/** The HTTP queue snapshot; history comes from memory when storage can't answer. */
 export async function queueSnapshot(
   engine: PlaybackEngine,
   campaignId: string,
@@ -124,19 +125,9 @@ async function history(
   limit: number,
   log: Logger,
 ): Promise<RequestSummary[]> {
-  try {
-    const requests = await engine.repository.listHistory(campaignId, limit);
-    // Finished requests without a total (failed, cancelled) need their chunks counted.
-    const counts = await Promise.all(
-      requests.map(async (r) =>
-        r.totalChunks !== null
-          ? r.totalChunks
-          : ((await engine.repository.getRequest(r.id).catch(() => null))?.chunks.length ?? 0),
-      ),
-    );
-    return requests.map((r, i) => requestSummary(r, counts[i] ?? 0));
-  } catch (err) {
-    log.warn({ err, campaign: campaignId }, 'queue history unavailable');
-    return [];
-  }
+  const memory = recentHistoryOf(engine.stations, limit);
+  const { items, source } = await readHistory(engine.repository, memory, campaignId, limit);
+  if (source === 'memory')
+    log.debug({ campaign: campaignId }, 'queue history from memory (database unavailable)');
+  return items.map((i) => requestSummary(i.request, i.chunkCount));
 }

@@ -328,19 +328,40 @@ describe('health, metrics, pages, unknown routes', () => {
   it('GET /healthz checks database and store', async () => {
     const res = await h.fetch('/healthz');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', checks: { database: 'ok', store: 'ok' } });
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      checks: { database: 'ok', store: 'ok' },
+      playback: 'database',
+      journalled_writes: 0,
+    });
   });
 
-  it('GET /healthz is 503 degraded when the database is down', async () => {
+  it('GET /healthz reports a database outage as degraded without claiming the station is down', async () => {
     const repo = h.t.engine.repository;
     const original = repo.ping.bind(repo);
     repo.ping = () => Promise.reject(new Error('down'));
     try {
       const res = await h.fetch('/healthz');
-      expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ status: 'degraded', checks: { database: 'down', store: 'ok' } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({
+        status: 'degraded',
+        checks: { database: 'down', store: 'ok' },
+      });
     } finally {
       repo.ping = original;
+    }
+  });
+
+  it('GET /healthz is 503 down when the audio store cannot be read', async () => {
+    const store = h.t.engine.store;
+    const original = store.check.bind(store);
+    store.check = () => Promise.reject(new Error('gone'));
+    try {
+      const res = await h.fetch('/healthz');
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ status: 'down', checks: { database: 'ok', store: 'down' } });
+    } finally {
+      store.check = original;
     }
   });
 

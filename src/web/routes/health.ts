@@ -10,29 +10,56 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** `GET /healthz` (database and audio store) and `GET /metrics` (Prometheus). */
+/** Body of `GET /healthz`. */
+export interface HealthReport {
+  /** `ok`; `degraded` while the database is unreachable (the station still plays); `down` when audio can't be read. */
+  status: 'ok' | 'degraded' | 'down';
+  checks: { database: 'ok' | 'down'; store: 'ok' | 'down' };
+  /** Where playback state lives right now: the database, or memory plus the journal during an outage. */
+  playback: 'database' | 'memory';
+  /** Writes waiting in the journal to be replayed when the database is back. */
+  journalled_writes: number;
+}
+
+/**
+ * `GET /healthz` (database and audio store) and `GET /metrics` (Prometheus).
+ *
+ * A database outage is reported as `degraded` with status 200, not as the
+ * station being down: the station keeps playing from memory and journals its
+ * writes (DESIGN.md rule 6), so a load balancer must not take it out of
+ * service. Only an unreadable audio store (nothing can be played) is 503.
+ */
 export function healthRoutes(ctx: WebContext): Router {
   const router = Router();
 
   router.get('/healthz', async (_req, res) => {
+    const repository = ctx.engine.repository;
     const check = async (name: string, run: () => Promise<void>): Promise<'ok' | 'down'> => {
       try {
         await within(run(), 2_000);
         return 'ok';
       } catch (err) {
-        ctx.log.warn({ err, check: name }, 'health check failed');
+        // During a known outage the repository has said so once already; don't log every probe.
+        if (!(name === 'database' && repository.inOutage))
+          ctx.log.warn({ err, check: name }, 'health check failed');
         return 'down';
       }
     };
     const [database, store] = await Promise.all([
-      check('database', () => ctx.engine.repository.ping()),
+      check('database', () => repository.ping()),
       check('store', () => ctx.engine.store.check()),
     ]);
-    const ok = database === 'ok' && store === 'ok';
+    const outage = repository.inOutage || database === 'down';
+    const report: HealthReport = {
+      status: store === 'down' ? 'down' : outage ? 'degraded' : 'ok',
+      checks: { database, store },
+      playback: repository.inOutage ? 'memory' : 'database',
+      journalled_writes: repository.journalLength,
+    };
     res
-      .status(ok ? 200 : 503)
+      .status(store === 'ok' ? 200 : 503)
       .set('Cache-Control', 'no-store')
-      .json({ status: ok ? 'ok' : 'degraded', checks: { database, store } });
+      .json(report);
   });
 
   router.get('/metrics', async (_req, res) => {
