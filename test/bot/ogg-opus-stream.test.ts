@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { scanOggOpus } from '../../src/media';
-import { InvalidChunkAudioError, OggOpusJoiner, readOpusChunk } from '../../src/bot/voice';
+import { InvalidChunkAudioError, OggOpusJoiner, readOpusChunk, RequestFeed } from '../../src/bot/voice';
+import { silentLogger } from '../../src/log';
+import type { AudioChunk } from '../../src/playback';
+import { settle } from './support/time';
 import { demuxTags, oggOpusOf, packetCount } from './support/opus';
 
 const range = (tag: number, from: number, to: number): string[] =>
@@ -50,7 +53,48 @@ describe('OggOpusJoiner (one continuous stream per request)', () => {
     expect(tags.at(-1)).toBe(`6:${packetCount(100) - 1}`);
   });
 
+  it('pages() yields, one page at a time, exactly what append() writes at once', () => {
+    const chunks = [oggOpusOf(2500, 1), oggOpusOf(300, 2)];
+    const whole = new OggOpusJoiner(9);
+    const expected = Buffer.concat(
+      chunks.map((c, i) => whole.append(c, { skipMs: i === 0 ? 120 : 0 }).bytes),
+    );
+    const lazy = new OggOpusJoiner(9);
+    const pages: Buffer[] = [];
+    chunks.forEach((c, i) => pages.push(...lazy.pages(c, { skipMs: i === 0 ? 120 : 0 })));
+    // Headers, then at most 50 packets (one second) per page.
+    expect(pages.length).toBe(2 + 3 + 1);
+    expect(Buffer.concat(pages).equals(expected)).toBe(true);
+  });
+
   it('rejects bytes that are not Ogg Opus', () => {
     expect(() => readOpusChunk(Buffer.from('OggS-x-1000'))).toThrow(InvalidChunkAudioError);
+  });
+});
+
+describe('RequestFeed (pages as the player reads)', () => {
+  const chunkOf = (seq: number): AudioChunk => ({ id: `k${seq}`, sequenceNumber: seq }) as AudioChunk;
+
+  it('a long request queued whole is paged as it is read, not all at once, and reads out complete and in order', async () => {
+    const count = 40;
+    const feed = new RequestFeed({
+      requestId: 'r',
+      startIndex: 0,
+      offsetMs: 0,
+      load: (chunk) => Promise.resolve(oggOpusOf(2500, chunk.sequenceNumber + 1)),
+      log: silentLogger,
+    });
+    feed.pump(Array.from({ length: count }, (_, i) => chunkOf(i)));
+    feed.finish();
+    feed.stream.read(0); // a consumer that fills its buffer and then reads nothing
+    for (let i = 0; i < 20; i++) await settle();
+    // Paging stopped at the stream's buffer, far short of the request.
+    expect(feed.written.length).toBeGreaterThan(0);
+    expect(feed.written.length).toBeLessThan(count / 2);
+    const parts: Buffer[] = [];
+    for await (const part of feed.stream) parts.push(part as Buffer);
+    expect(feed.written).toEqual(Array.from({ length: count }, (_, i) => i));
+    const tags = await demuxTags(Buffer.concat(parts));
+    expect(tags).toEqual(Array.from({ length: count }, (_, i) => range(i + 1, 0, packetCount(2500))).flat());
   });
 });

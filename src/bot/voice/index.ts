@@ -30,11 +30,12 @@ export {
   InvalidChunkAudioError,
   OggOpusJoiner,
   readOpusChunk,
+  type AppendCounts,
   type AppendOptions,
   type AppendResult,
   type OpusChunkPackets,
 } from './ogg-opus-stream';
-export { RequestFeed, type RequestFeedOptions } from './request-feed';
+export { defaultPageScheduler, PageScheduler, RequestFeed, type RequestFeedOptions } from './request-feed';
 export {
   SinkStatus,
   StationSink,

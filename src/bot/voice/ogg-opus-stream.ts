@@ -67,13 +67,17 @@ export interface AppendOptions {
   skipMs?: number;
 }
 
-/** What {@link OggOpusJoiner.append} wrote. */
-export interface AppendResult {
-  /** Ogg pages to write to the stream (headers first on the first call). */
-  bytes: Buffer;
+/** What {@link OggOpusJoiner.append} (or a finished {@link OggOpusJoiner.pages}) wrote. */
+export interface AppendCounts {
   packets: number;
   /** Samples at 48 kHz that those packets decode to (pre-skip included). */
   samples: number;
+}
+
+/** What {@link OggOpusJoiner.append} wrote. */
+export interface AppendResult extends AppendCounts {
+  /** Ogg pages to write to the stream (headers first on the first call). */
+  bytes: Buffer;
 }
 
 /** Re-pages chunks into one logical stream; one instance per request stream. */
@@ -87,69 +91,106 @@ export class OggOpusJoiner {
     this.serial = serial >>> 0;
   }
 
-  /** Pages for the next chunk of the request, given its Ogg Opus file. */
+  /** Pages for the next chunk of the request, given its Ogg Opus file, all at once. */
   append(ogg: Buffer, options: AppendOptions = {}): AppendResult {
-    const chunk = readOpusChunk(ogg);
     const pages: Buffer[] = [];
-    if (!this.#started) {
-      this.#started = true;
-      pages.push(this.#page([chunk.head], 0, 0x02));
-      pages.push(this.#page([opusTags()], 0, 0));
+    const it = this.pages(ogg, options);
+    for (let r = it.next(); ; r = it.next()) {
+      if (r.done) return { bytes: Buffer.concat(pages), ...r.value };
+      pages.push(r.value);
     }
-    let packets = chunk.packets;
-    if (options.skipMs && options.skipMs > 0) {
-      const target = Math.round(options.skipMs * 48) + chunk.preSkip;
-      let end = 0;
-      let drop = 0;
-      for (const p of packets) {
-        const next = end + opusPacketInfo(p).samples;
-        if (next > target) break;
-        end = next;
-        drop++;
-      }
-      packets = packets.slice(drop);
-    }
-    let samples = 0;
-    for (let i = 0; i < packets.length;) {
-      const group: Buffer[] = [];
-      let lacing = 0;
-      while (i < packets.length && group.length < MAX_PACKETS_PER_PAGE) {
-        const p = packets[i] as Buffer;
-        const need = Math.floor(p.length / 255) + 1;
-        if (need > 255) throw new InvalidChunkAudioError(`packet of ${p.length} bytes`);
-        if (lacing + need > 255) break;
-        lacing += need;
-        group.push(p);
-        samples += opusPacketInfo(p).samples;
-        i++;
-      }
-      this.#granule += group.reduce((sum, p) => sum + opusPacketInfo(p).samples, 0);
-      pages.push(this.#page(group, this.#granule, 0));
-    }
-    return { bytes: Buffer.concat(pages), packets: packets.length, samples };
   }
 
-  #page(packets: Buffer[], granule: number, headerType: number): Buffer {
-    const lacing: number[] = [];
-    for (const p of packets) {
-      for (let n = p.length; ; n -= 255) {
-        if (n >= 255) lacing.push(255);
-        else {
-          lacing.push(n);
-          break;
+  /**
+   * The same pages as {@link append}, one at a time, parsed as they are asked
+   * for: a caller can spread a chunk's work over several turns of the event
+   * loop. Pages of one chunk must be taken before the next chunk's. Throws
+   * {@link InvalidChunkAudioError} (before yielding anything of the chunk's
+   * audio) when the bytes hold no OpusHead.
+   */
+  *pages(ogg: Buffer, options: AppendOptions = {}): Generator<Buffer, AppendCounts, void> {
+    let serial: number | null = null;
+    let sawTags = false;
+    // Late start: samples to drop from the chunk's start (pre-skip added once it is known).
+    let dropUntil = 0;
+    let dropped = 0;
+    let group: Buffer[] = [];
+    let lacing = 0;
+    let groupSamples = 0;
+    let packets = 0;
+    let samples = 0;
+    for (const packet of iterateOggPackets(ogg)) {
+      if (serial === null) {
+        const head = parseOpusHead(packet.data);
+        if (!head) continue;
+        serial = packet.serial;
+        if (options.skipMs && options.skipMs > 0) dropUntil = Math.round(options.skipMs * 48) + head.preSkip;
+        if (!this.#started) {
+          this.#started = true;
+          yield this.#page([packet.data], 0, 0x02);
+          yield this.#page([opusTags()], 0, 0);
         }
+        continue;
       }
+      if (packet.serial !== serial) continue;
+      if (!sawTags) {
+        sawTags = true; // RFC 7845: the packet after OpusHead is OpusTags
+        continue;
+      }
+      const p = packet.data;
+      const n = opusPacketInfo(p).samples;
+      if (dropUntil > 0) {
+        if (dropped + n <= dropUntil) {
+          dropped += n;
+          continue;
+        }
+        dropUntil = 0;
+      }
+      const need = Math.floor(p.length / 255) + 1;
+      if (need > 255) throw new InvalidChunkAudioError(`packet of ${p.length} bytes`);
+      if (group.length === MAX_PACKETS_PER_PAGE || lacing + need > 255) {
+        this.#granule += groupSamples;
+        yield this.#page(group, this.#granule, 0);
+        group = [];
+        lacing = 0;
+        groupSamples = 0;
+      }
+      group.push(p);
+      lacing += need;
+      groupSamples += n;
+      packets++;
+      samples += n;
     }
-    const header = Buffer.alloc(27 + lacing.length);
-    header.write('OggS', 0, 'latin1');
-    header[4] = 0; // version
-    header[5] = headerType;
-    header.writeBigInt64LE(BigInt(granule), 6);
-    header.writeUInt32LE(this.serial, 14);
-    header.writeUInt32LE(this.#sequence++, 18);
-    header[26] = lacing.length;
-    Buffer.from(lacing).copy(header, 27);
-    const page = Buffer.concat([header, ...packets]);
+    if (serial === null) throw new InvalidChunkAudioError('no OpusHead');
+    if (group.length > 0) {
+      this.#granule += groupSamples;
+      yield this.#page(group, this.#granule, 0);
+    }
+    return { packets, samples };
+  }
+
+  /** One page holding `packets`, written into a single buffer. */
+  #page(packets: Buffer[], granule: number, headerType: number): Buffer {
+    let segments = 0;
+    let body = 0;
+    for (const p of packets) {
+      segments += Math.floor(p.length / 255) + 1;
+      body += p.length;
+    }
+    const page = Buffer.alloc(27 + segments + body);
+    page.write('OggS', 0, 'latin1');
+    page[4] = 0; // version
+    page[5] = headerType;
+    page.writeBigInt64LE(BigInt(granule), 6);
+    page.writeUInt32LE(this.serial, 14);
+    page.writeUInt32LE(this.#sequence++, 18);
+    page[26] = segments;
+    let at = 27;
+    for (const p of packets) {
+      for (let n = p.length; n >= 255; n -= 255) page[at++] = 255;
+      page[at++] = p.length % 255;
+    }
+    for (const p of packets) at += p.copy(page, at);
     page.writeUInt32LE(oggCrc(page), 22);
     return page;
   }
