@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { TokenSigner } from './auth';
+import { CastService } from './cast';
 import type { BotHandle } from './bot';
 import { systemClock, type Clock } from './clock';
 import type { Config } from './config';
@@ -8,6 +9,7 @@ import { PrismaPlaybackRepository } from './db/playback-repository';
 import { waitForDatabase } from './db/wait';
 import type { Logger } from './log';
 import { createNarrationService } from './narration';
+import type { NarrationService } from './narration/service';
 import { FileAudioStore, shardOwnership, startPlaybackEngine } from './playback';
 import { loadTokenSecret } from './secret';
 import type { AppServices } from './services';
@@ -56,8 +58,16 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
     engine.cleanup.start();
     await engine.campaigns.ensure(config.defaultCampaign, { name: 'Demo campaign' });
 
+    // The cast draws voices from the TTS engine the narration service picks, which exists only below.
+    const voicesOf: { service?: NarrationService } = {};
+    const cast = new CastService({
+      prisma: db.prisma,
+      voices: () => voicesOf.service?.voices() ?? Promise.resolve([]),
+      logger: log,
+    });
     const narration = await createNarrationService({
       engine,
+      cast,
       apiKey: config.openaiApiKey,
       baseURL: config.openaiBaseUrl,
       model: config.openaiModel,
@@ -72,6 +82,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
       logger: log,
       clock,
     });
+    voicesOf.service = narration;
     // On shutdown, narrations being generated get a few seconds to finish storing their audio.
     closers.push(() => narration.close({ drainMs: 15_000 }));
     if (!narration.llmAvailable) {
@@ -81,7 +92,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
     }
 
     const tokens = new TokenSigner(await loadTokenSecret(config.tokenSecret, config.dataDir));
-    const services: AppServices = { config, log, clock, engine, narration, tokens };
+    const services: AppServices = { config, log, clock, engine, narration, tokens, cast };
 
     // Under ShardingManager each shard process serves its own stations on PORT + its first shard id.
     const port = config.shards ? config.port + Math.min(...config.shards.ids) : config.port;

@@ -1,4 +1,5 @@
 import type { TokenSigner } from './auth';
+import type { CastService } from './cast';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import type { Logger } from './log';
@@ -16,4 +17,6 @@ export interface AppServices {
   engine: PlaybackEngine;
   narration: NarrationService;
   tokens: TokenSigner;
+  /** The campaigns' casts (character voices). */
+  cast?: CastService | undefined;
 }

@@ -112,6 +112,7 @@ export async function startBot(services: AppServices, options: StartBotOptions =
     campaigns: engine.campaigns,
     repository: engine.repository,
     narration: services.narration,
+    cast: services.cast,
     tokens: services.tokens,
     publicUrl: services.config.publicUrl,
     tokenTtlHours: services.config.tokenTtlHours,

@@ -1,5 +1,6 @@
 import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { TokenSigner } from '../auth';
+import type { CastService } from '../cast';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
 import type { NarrationService } from '../narration/service';
@@ -53,6 +54,8 @@ export interface BotDeps {
   tasks: Set<BackgroundTask>;
   /** Per-guild arrival order for commands that create requests. */
   arrivals: ArrivalOrder;
+  /** The campaigns' casts (`/cast`); absent when the server runs without one. */
+  cast?: CastService | undefined;
 }
 
 /** Everything `execute` gets. */

@@ -74,7 +74,11 @@ export interface AutocompleteView {
   readonly guildId: string | null;
   readonly user: { readonly id: string };
   readonly responded: boolean;
-  readonly options: { getFocused(): string };
+  readonly options: {
+    getFocused(): string;
+    /** With `true`: which option is focused, and its text so far. */
+    getFocused(full: true): { name: string; value: string };
+  };
   respond(choices: readonly Choice[]): Promise<void>;
 }
 

@@ -262,6 +262,9 @@ function toChunk(row: Rows.AudioChunk): AudioChunk {
     frameCount: row.frameCount,
     createdAt: row.createdAt,
     playedAt: row.playedAt,
+    // Absent rather than null: chunks from before the cast (and narrator lines) carry none.
+    ...(row.speaker === null ? {} : { speaker: row.speaker }),
+    ...(row.voice === null ? {} : { voice: row.voice }),
   };
 }
 

@@ -4,6 +4,7 @@
  * which ffmpeg. The composition root maps its config onto
  * {@link CreateNarrationServiceOptions}; nothing here reads the environment.
  */
+import type { SpeakerVoiceResolver } from '../cast/voices';
 import { systemClock, type Clock } from '../clock';
 import { silentLogger, type Logger } from '../log';
 import { startDemoLlmServer, type DemoLlmServer } from './demo';
@@ -61,6 +62,8 @@ export interface CreateNarrationServiceOptions {
   tts?: TtsProvider | undefined;
   encoder?: AudioEncoder | undefined;
   onTrace?: ((event: PipelineTraceEvent) => void) | undefined;
+  /** The campaigns' casts (voices per character); without it all lines are the narrator's. */
+  cast?: SpeakerVoiceResolver | undefined;
 }
 
 /** What was chosen, for the start-up log and health pages. */
@@ -109,6 +112,7 @@ export async function createNarrationService(
       clock,
       logger: options.logger ?? silentLogger,
       ...(options.onTrace ? { onTrace: options.onTrace } : {}),
+      ...(options.cast ? { cast: options.cast } : {}),
     });
     const setup: NarrationSetup = {
       llm: info,

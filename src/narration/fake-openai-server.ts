@@ -140,6 +140,7 @@ export class FakeOpenAiServer {
   #failures: Array<FakeFailure & { remaining: number }> = [];
   #lastBodies: Partial<Record<FakeEndpoint, unknown>> = {};
   #stats: FakeOpenAiStats = emptyStats();
+  #speeches: Array<{ input: string; voice: string }> = [];
   #open = new Set<ServerResponse>();
   readonly #clock: Clock;
 
@@ -183,6 +184,12 @@ export class FakeOpenAiServer {
   resetStats(): void {
     this.#stats = emptyStats();
     this.#lastBodies = {};
+    this.#speeches = [];
+  }
+
+  /** Every speech request answered since start or {@link resetStats}: its text and voice, in arrival order. */
+  get speeches(): Array<{ input: string; voice: string }> {
+    return this.#speeches.map((s) => ({ ...s }));
   }
 
   /** The parsed JSON body of the last request to `endpoint`. */
@@ -429,6 +436,7 @@ export class FakeOpenAiServer {
       );
       return;
     }
+    this.#speeches.push({ input, voice: typeof body.voice === 'string' ? body.voice : '' });
     const speed = typeof body.speed === 'number' && body.speed > 0 ? body.speed : 1;
     const seconds = (input.length * opts.msPerChar) / 1000 / speed;
     const pcm = fakeSpeechPcm(seconds);

@@ -9,6 +9,8 @@
  * call in flight, and nothing new starts, so no money is spent on audio nobody
  * will hear.
  */
+import { createAttributedSplitter, type AttributedSentence } from '../cast/attributed-splitter';
+import type { SpeakerVoiceResolver } from '../cast/voices';
 import { systemClock, type Clock } from '../clock';
 import { silentLogger, type Logger } from '../log';
 import {
@@ -30,7 +32,7 @@ import {
   type NarrationInput,
   type NarrationService,
 } from './service';
-import { createSentenceSplitter, type SentenceSplitterOptions } from './splitter';
+import type { SentenceSplitterOptions } from './splitter';
 import { TaskPool } from './task-pool';
 import { TtsError, type TtsProvider } from './tts/types';
 
@@ -68,6 +70,8 @@ export interface NarrationPipelineOptions {
   /** Longest wait for that history before writing without it (default 500 ms). */
   historyTimeoutMs?: number;
   splitter?: SentenceSplitterOptions;
+  /** Voices of the campaign's cast; without it every sentence is the narrator's. */
+  cast?: SpeakerVoiceResolver | null | undefined;
   clock?: Clock;
   logger?: Logger;
   /** Called at each step of each narration (benchmarks). */
@@ -145,6 +149,8 @@ interface Job {
   failure: StageError | undefined;
   /** Set when the station ended the request. */
   ended: RequestEndedError | undefined;
+  /** Each speaker's voice, fixed for the whole request at its first line. */
+  speakerVoices: Map<string, Promise<string>>;
 }
 
 /** The {@link NarrationService} on the playback engine. */
@@ -215,6 +221,7 @@ export class NarrationPipeline implements NarrationService {
       created,
       failure: undefined,
       ended: undefined,
+      speakerVoices: new Map(),
     };
     const sentences = llm ? this.#llmSentences(job, llm, text, history) : this.#verbatimSentences(text);
     this.#aborts.add(controller);
@@ -313,9 +320,9 @@ export class NarrationPipeline implements NarrationService {
     }
   }
 
-  /** `say` (or `narrate` without an LLM): the text itself, split into sentences. */
-  async *#verbatimSentences(text: string): AsyncGenerator<string> {
-    const splitter = createSentenceSplitter(this.#o.splitter);
+  /** `say` (or `narrate` without an LLM): the text itself, split into sentences; `Name:` lines are the cast's. */
+  async *#verbatimSentences(text: string): AsyncGenerator<AttributedSentence> {
+    const splitter = createAttributedSplitter({ lineSpeakers: true, splitter: this.#o.splitter });
     yield* [...splitter.push(text), ...splitter.flush()];
   }
 
@@ -325,9 +332,9 @@ export class NarrationPipeline implements NarrationService {
     llm: LlmClient,
     prompt: string,
     history: Promise<string[]>,
-  ): AsyncGenerator<string> {
+  ): AsyncGenerator<AttributedSentence> {
     const { signal } = job.controller;
-    const splitter = createSentenceSplitter(this.#o.splitter);
+    const splitter = createAttributedSplitter({ splitter: this.#o.splitter });
     const context = await history;
     if (signal.aborted) throw abortReason(signal);
     this.#trace(job, { type: 'llm-start' });
@@ -343,7 +350,7 @@ export class NarrationPipeline implements NarrationService {
   }
 
   /** Drives one narration from its sentences to a GENERATED (or FAILED) request. */
-  async #generate(job: Job, sentences: AsyncIterable<string>): Promise<void> {
+  async #generate(job: Job, sentences: AsyncIterable<AttributedSentence>): Promise<void> {
     const { signal } = job.controller;
     const tasks: Promise<void>[] = [];
     let previous: Promise<void> = Promise.resolve();
@@ -354,11 +361,11 @@ export class NarrationPipeline implements NarrationService {
       job.controller.abort(job.failure);
     };
     try {
-      for await (const text of sentences) {
+      for await (const sentence of sentences) {
         const seq = total++;
-        this.#trace(job, { type: 'sentence', seq, text });
+        this.#trace(job, { type: 'sentence', seq, text: sentence.text });
         const after = previous;
-        const task = this.#pool.run([job.no, seq], () => this.#speak(job, seq, text, after), signal);
+        const task = this.#pool.run([job.no, seq], () => this.#speak(job, seq, sentence, after), signal);
         task.catch(fail);
         tasks.push(task);
         previous = task;
@@ -381,13 +388,19 @@ export class NarrationPipeline implements NarrationService {
    * commit cost the first chunk hundreds of ms on a busy 2-core machine).
    * Audio waiting for its turn stays in memory, so an abort leaves no files.
    */
-  async #speak(job: Job, seq: number, text: string, previous: Promise<void>): Promise<void> {
+  async #speak(
+    job: Job,
+    seq: number,
+    { text, speaker }: AttributedSentence,
+    previous: Promise<void>,
+  ): Promise<void> {
     const { signal } = job.controller;
+    const voice = speaker === null ? job.voice : await this.#speakerVoice(job, speaker);
     const ttsStarted = this.#clock.now();
     this.#trace(job, { type: 'tts-start', seq });
     let audio;
     try {
-      audio = await this.#o.tts.synthesize({ text, voice: job.voice, signal });
+      audio = await this.#o.tts.synthesize({ text, voice, signal });
     } catch (error) {
       throw signal.aborted ? abortReason(signal) : new StageError('tts', seq, error);
     }
@@ -408,7 +421,7 @@ export class NarrationPipeline implements NarrationService {
     const request = await job.created;
     if (signal.aborted) throw abortReason(signal);
     try {
-      await this.#engine.writer.addChunk(request.id, seq, { text, audio: encoded });
+      await this.#engine.writer.addChunk(request.id, seq, { text, audio: encoded, speaker, voice });
     } catch (error) {
       if (error instanceof RequestClosedError || signal.aborted) throw abortReason(signal);
       throw new StageError('store', seq, error);
@@ -422,6 +435,19 @@ export class NarrationPipeline implements NarrationService {
         'first chunk stored',
       );
     }
+  }
+
+  /** The voice of a cast member, asked once per request (the narrator's when there is no cast). */
+  #speakerVoice(job: Job, speaker: string): Promise<string> {
+    const cast = this.#o.cast;
+    if (!cast) return Promise.resolve(job.voice);
+    const key = speaker.toLowerCase();
+    let voice = job.speakerVoices.get(key);
+    if (!voice) {
+      voice = cast.voiceFor(job.campaignId, speaker, job.voice).catch(() => job.voice);
+      job.speakerVoices.set(key, voice);
+    }
+    return voice;
   }
 
   /** Completes or fails the request and settles the progress. */

@@ -72,6 +72,10 @@ export interface AudioChunk {
   frameCount: number;
   createdAt: Date;
   playedAt: Date | null;
+  /** Who speaks it: a cast name, or null (or absent) for the narrator. */
+  speaker?: string | null;
+  /** The TTS voice it was spoken with (absent on chunks stored before the cast existed). */
+  voice?: string | null;
 }
 
 /**

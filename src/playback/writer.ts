@@ -54,6 +54,10 @@ export class ChunkSequenceError extends Error {
 export interface ChunkInput {
   text: string;
   audio: EncodedAudio;
+  /** A cast name; null or absent for the narrator. */
+  speaker?: string | null;
+  /** The voice it was spoken with. */
+  voice?: string | null;
 }
 
 interface OpenRequest {
@@ -157,6 +161,8 @@ export class PlaybackRequestWriter {
       frameCount: input.audio.mp3FrameCount,
       createdAt: new Date(this.#o.clock.now()),
       playedAt: null,
+      ...(input.speaker ? { speaker: input.speaker } : {}),
+      ...(input.voice ? { voice: input.voice } : {}),
     };
     await Promise.all([
       this.#o.store.put(chunk.opusKey, input.audio.opus),

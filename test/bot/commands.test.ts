@@ -54,6 +54,7 @@ describe('registry', () => {
       'voice',
       'listen',
       'campaign',
+      'cast',
     ]);
     const json = h.registry.toJSON(); // the builders validate names, descriptions and option limits here
     expect(json.find((c) => c.name === 'narrate')?.options?.[0]).toMatchObject({

@@ -1,5 +1,6 @@
 import type { Command } from '../command';
 import { campaignCommand } from './campaign';
+import { castCommand } from './cast';
 import { joinCommand } from './join';
 import { leaveCommand } from './leave';
 import { listenCommand } from './listen';
@@ -14,6 +15,7 @@ import { voiceCommand } from './voice';
 
 export {
   campaignCommand,
+  castCommand,
   joinCommand,
   leaveCommand,
   listenCommand,
@@ -41,4 +43,5 @@ export const ALL_COMMANDS: readonly Command[] = [
   voiceCommand,
   listenCommand,
   campaignCommand,
+  castCommand,
 ];

@@ -161,13 +161,16 @@ export class FakeAutocomplete implements AutocompleteView {
   readonly user = { id: 'user-1' };
   responded = false;
   choices: readonly Choice[] | null = null;
-  readonly options: { getFocused(): string };
+  readonly options: AutocompleteView['options'];
 
   constructor(
     readonly commandName: string,
     focused: string,
+    /** The focused option's name (commands with more than one autocompleted option). */
+    option = 'name',
   ) {
-    this.options = { getFocused: () => focused };
+    const getFocused = (full?: true) => (full ? { name: option, value: focused } : focused);
+    this.options = { getFocused } as AutocompleteView['options'];
   }
 
   async respond(choices: readonly Choice[]): Promise<void> {

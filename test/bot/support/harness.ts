@@ -67,7 +67,7 @@ export interface BotHarness {
   start(init: FakeInteractionInit): { i: FakeInteraction; done: Promise<DispatchOutcome> };
   /** Latency every repository call waits first, on the test clock (0 = none). */
   latency: { ms: number };
-  autocomplete(command: string, focused: string): Promise<FakeAutocomplete>;
+  autocomplete(command: string, focused: string, option?: string): Promise<FakeAutocomplete>;
   dispose(): Promise<void>;
 }
 
@@ -166,8 +166,8 @@ export async function startHarness(tdb: TestDatabase, options: HarnessOptions = 
       return { i, done: dispatchCommand(i, registry, deps) };
     },
     latency,
-    autocomplete: async (command, focused) => {
-      const a = new FakeAutocomplete(command, focused);
+    autocomplete: async (command, focused, option) => {
+      const a = new FakeAutocomplete(command, focused, option);
       await dispatchAutocomplete(a, registry, deps);
       return a;
     },

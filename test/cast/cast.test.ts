@@ -1,0 +1,208 @@
+/**
+ * The cast on a real database (PGlite, and PostgreSQL when TEST_DATABASE_URL
+ * is set), and cast narrations end to end: the real `openai` SDK against the
+ * fake OpenAI server (LLM + TTS) and offline flite, the real encoder, the
+ * writer and the station.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CastInputError, CastService, pickVoice } from '../../src/cast';
+import { createNarrationService, type ManagedNarrationService } from '../../src/narration/create';
+import { FakeOpenAiServer } from '../../src/narration/fake-openai-server';
+import { FLITE_VOICES, OPENAI_TTS_VOICES } from '../../src/narration/tts';
+import { backends, openTestDatabase, type TestDatabase } from '../support/db';
+import { startTestEngine, type TestEngine } from '../support/engine';
+
+const openaiVoices = async () => OPENAI_TTS_VOICES;
+
+describe.each(backends)('cast storage on %s', (backend) => {
+  let tdb: TestDatabase;
+  let t: TestEngine;
+  let cast: CastService;
+  beforeAll(async () => {
+    tdb = await openTestDatabase(backend);
+  });
+  afterAll(async () => {
+    await tdb.close();
+  });
+  beforeEach(async () => {
+    await tdb.reset();
+    t = await startTestEngine(tdb.repository);
+    cast = new CastService({ prisma: tdb.db.prisma, voices: openaiVoices });
+  });
+  afterEach(async () => {
+    await t.dispose();
+  });
+
+  it('sets, lists, renames by case and removes members', async () => {
+    expect(await cast.set('c1', 'Grimble', 'onyx')).toEqual({ name: 'Grimble', voice: 'onyx', auto: false });
+    await cast.set('c1', '  old   Mara ', 'sage');
+    await cast.set('c1', 'GRIMBLE', 'fable');
+    expect(await cast.list('c1')).toEqual([
+      { name: 'GRIMBLE', voice: 'fable', auto: false },
+      { name: 'old Mara', voice: 'sage', auto: false },
+    ]);
+    expect(await cast.remove('c1', 'grimble')).toBe(true);
+    expect(await cast.remove('c1', 'grimble')).toBe(false);
+    expect((await cast.list('c1')).map((m) => m.name)).toEqual(['old Mara']);
+  });
+
+  it('refuses bad input and changes nothing', async () => {
+    await expect(cast.set('c1', 'Grimble', 'no-such-voice')).rejects.toBeInstanceOf(CastInputError);
+    await expect(cast.set('c1', '<script>', 'onyx')).rejects.toMatchObject({ code: 'bad_name' });
+    await expect(cast.set('c1', 'x'.repeat(40), 'onyx')).rejects.toMatchObject({ code: 'bad_name' });
+    await expect(cast.set('c1', 'Narrator', 'onyx')).rejects.toMatchObject({ code: 'narrator_name' });
+    expect(await cast.list('c1')).toEqual([]);
+  });
+
+  it('gives an unknown speaker a stable voice, never the narrator’s, and adds it to the cast once', async () => {
+    const voices = await Promise.all(Array.from({ length: 5 }, () => cast.voiceFor('c1', 'Grimble', 'onyx')));
+    const expected = pickVoice(
+      'Grimble',
+      OPENAI_TTS_VOICES.map((v) => v.id),
+      'onyx',
+    );
+    expect(new Set(voices)).toEqual(new Set([expected]));
+    expect(expected).not.toBe('onyx');
+    expect(await cast.list('c1')).toEqual([{ name: 'Grimble', voice: expected, auto: true }]);
+    // The DM's choice wins from then on.
+    await cast.set('c1', 'grimble', 'ash');
+    expect(await cast.voiceFor('c1', 'GRIMBLE', 'onyx')).toBe('ash');
+    // A voice the current engine lacks (the campaign went offline) falls back to this engine's pick.
+    const offline = new CastService({ prisma: tdb.db.prisma, voices: async () => FLITE_VOICES });
+    const fliteVoice = await offline.voiceFor('c1', 'Grimble', 'slt');
+    expect(FLITE_VOICES.map((v) => v.id)).toContain(fliteVoice);
+    expect(fliteVoice).not.toBe('slt');
+    expect((await cast.list('c1'))[0]?.voice).toBe('ash');
+  });
+
+  it('never picks the narrator’s voice, for any name and narrator', () => {
+    const pool = OPENAI_TTS_VOICES.map((v) => v.id);
+    for (const narrator of pool) {
+      for (const name of ['Grimble', 'Old Mara', 'a', 'Zed', 'Captain Vex', 'ëlf']) {
+        expect(pickVoice(name, pool, narrator)).not.toBe(narrator);
+        expect(pickVoice(name.toUpperCase(), pool, narrator)).toBe(pickVoice(name, pool, narrator));
+      }
+    }
+    expect(pickVoice('Solo', ['slt'], 'slt')).toBe('slt');
+  });
+});
+
+describe('cast narrations end to end', () => {
+  const REPLY =
+    'The gate creaks. <v Grimble>"Who goes there?"</v> A lantern swings. ' +
+    '<v Old Mara>"Friends," she says, "only friends."</v> The wind drops.';
+  let tdb: TestDatabase;
+  let t: TestEngine;
+  let server: FakeOpenAiServer;
+  let baseURL: string;
+  let service: ManagedNarrationService | undefined;
+  let cast: CastService;
+
+  beforeAll(async () => {
+    tdb = await openTestDatabase('pglite');
+    server = new FakeOpenAiServer({ reply: REPLY, msPerChar: 20, tokensPerSec: 0, apiKey: 'sk-cast' });
+    baseURL = (await server.start()).url;
+  });
+  afterAll(async () => {
+    await server.stop();
+    await tdb.close();
+  });
+  beforeEach(async () => {
+    await tdb.reset();
+    t = await startTestEngine(tdb.repository);
+    server.resetStats();
+  });
+  afterEach(async () => {
+    await service?.close();
+    service = undefined;
+    await t.dispose();
+  });
+
+  async function start(options: { flite?: boolean } = {}) {
+    const voices: { service?: ManagedNarrationService } = {};
+    cast = new CastService({
+      prisma: tdb.db.prisma,
+      voices: () => voices.service?.voices() ?? Promise.resolve([]),
+    });
+    service = await createNarrationService({
+      engine: t.engine,
+      cast,
+      clock: t.clock,
+      ...(options.flite ? { ttsProvider: 'flite' } : { apiKey: 'sk-cast', baseURL, voice: 'onyx' }),
+    });
+    voices.service = service;
+    return service;
+  }
+
+  /** The stored chunks of a request, and how the station schedules them. */
+  async function stored(requestId: string) {
+    await t.engine.repository.flush();
+    const row = await tdb.repository.getRequest(requestId);
+    return row?.chunks ?? [];
+  }
+
+  it('narrate: the LLM’s markup gives each line its speaker’s voice; never spoken, never captioned', async () => {
+    const s = await start();
+    await cast.set('c1', 'Grimble', 'fable');
+    const handle = await s.start({
+      campaignId: 'c1',
+      text: 'At the gate',
+      mode: 'narrate',
+      requestedBy: 'dm',
+    });
+    expect(await handle.done).toMatchObject({ phase: 'done' });
+    const chunks = await stored(handle.request.id);
+    const mara = pickVoice(
+      'Old Mara',
+      OPENAI_TTS_VOICES.map((v) => v.id),
+      'onyx',
+    );
+    expect(chunks.map((c) => [c.speaker ?? null, c.voice, c.text])).toEqual([
+      [null, 'onyx', 'The gate creaks.'],
+      ['Grimble', 'fable', '"Who goes there?"'],
+      [null, 'onyx', 'A lantern swings.'],
+      ['Old Mara', mara, '"Friends," she says, "only friends."'],
+      [null, 'onyx', 'The wind drops.'],
+    ]);
+    // What the TTS server was asked to speak: no markup, the right voices.
+    expect(server.speeches.map((x) => x.input).join(' ')).not.toMatch(/[<>]|\/v/);
+    expect(new Set(server.speeches.map((x) => `${x.voice}:${x.input}`))).toEqual(
+      new Set(chunks.map((c) => `${c.voice}:${c.text}`)),
+    );
+    // The new speaker joined the cast so the DM can change it.
+    expect(await cast.list('c1')).toEqual([
+      { name: 'Grimble', voice: 'fable', auto: false },
+      { name: 'Old Mara', voice: mara, auto: true },
+    ]);
+    // Gapless across voices: each chunk airs the moment the one before ends.
+    const schedule = t.engine.stations.get('c1').schedule();
+    expect(schedule).toHaveLength(chunks.length);
+    for (let i = 1; i < schedule.length; i++) {
+      const prev = schedule[i - 1]!;
+      expect(schedule[i]!.startsAt).toBeCloseTo(prev.startsAt + prev.chunk.durationMs, 6);
+    }
+  });
+
+  it('say: `Name:` lines are spoken by the cast, plain text by the narrator (offline flite voices)', async () => {
+    const s = await start({ flite: true });
+    const handle = await s.start({
+      campaignId: 'c1',
+      text: 'The door opens.\nGrimble: Who goes there?\nSilence answers.',
+      mode: 'say',
+      requestedBy: 'dm',
+    });
+    expect(await handle.done).toMatchObject({ phase: 'done' });
+    const chunks = await stored(handle.request.id);
+    const grimble = pickVoice(
+      'Grimble',
+      FLITE_VOICES.map((v) => v.id),
+      'slt',
+    );
+    expect(chunks.map((c) => [c.speaker ?? null, c.voice, c.text])).toEqual([
+      [null, 'slt', 'The door opens.'],
+      ['Grimble', grimble, 'Who goes there?'],
+      [null, 'slt', 'Silence answers.'],
+    ]);
+    expect(grimble).not.toBe('slt');
+  });
+});
