@@ -62,6 +62,9 @@ const EnvSchema = z.object({
   DISCORD_TOKEN: optionalString,
   DISCORD_CLIENT_ID: optionalString,
   DISCORD_GUILD_ID: optionalString,
+  DISCORD_API_URL: optionalString.pipe(
+    z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional(),
+  ),
   // Set by discord.js's ShardingManager in each shard process.
   SHARDS: optionalString.pipe(
     z
@@ -124,6 +127,12 @@ export interface Config {
   discordToken: string | undefined;
   discordClientId: string | undefined;
   discordGuildId: string | undefined;
+  /**
+   * Base URL of Discord's REST API (`https://discord.com/api` when unset), for
+   * a Discord-compatible server; the gateway URL is then read from its
+   * `GET /gateway/bot`.
+   */
+  discordApiUrl: string | undefined;
   defaultCampaign: string;
   /** This process's shards when run under ShardingManager; undefined for a single process. */
   shards: { ids: number[]; count: number } | undefined;
@@ -203,6 +212,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     discordToken: e.DISCORD_TOKEN,
     discordClientId: e.DISCORD_CLIENT_ID,
     discordGuildId: e.DISCORD_GUILD_ID,
+    discordApiUrl: e.DISCORD_API_URL?.replace(/\/$/, ''),
     defaultCampaign: e.DEFAULT_CAMPAIGN,
     shards:
       e.SHARDS !== undefined && e.SHARD_COUNT !== undefined

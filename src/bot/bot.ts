@@ -45,11 +45,21 @@ export interface BotHandle {
  */
 export const BOT_INTENTS = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates] as const;
 
+/** Options for {@link createBotClient}. */
+export interface BotClientOptions {
+  /**
+   * REST API base of a Discord-compatible server (`DISCORD_API_URL`); Discord's
+   * own when unset. The gateway URL comes from that server's `GET /gateway/bot`.
+   */
+  apiUrl?: string | undefined;
+}
+
 /** A discord.js client with Bardcast's intents; messages are never cached (the bot doesn't read them). */
-export function createBotClient(): Client {
+export function createBotClient(options: BotClientOptions = {}): Client {
   return new Client({
     intents: [...BOT_INTENTS],
     makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 0 }),
+    ...(options.apiUrl ? { rest: { api: options.apiUrl } } : {}),
   });
 }
 
@@ -89,7 +99,7 @@ export async function startBot(services: AppServices, options: StartBotOptions =
   if (options.login !== false && !token)
     throw new Error('startBot needs config.discordToken (DISCORD_TOKEN)');
   logVoiceDependencies(log);
-  const client = options.client ?? createBotClient();
+  const client = options.client ?? createBotClient({ apiUrl: services.config.discordApiUrl });
   const engine = services.engine;
   const voice = new VoiceManager({
     adapter:

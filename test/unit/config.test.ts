@@ -59,6 +59,21 @@ describe('config', () => {
   });
 });
 
+describe('DISCORD_API_URL', () => {
+  it('points the bot at a Discord-compatible server (trailing slash removed); Discord when unset', () => {
+    expect(loadConfig({}).discordApiUrl).toBeUndefined();
+    expect(loadConfig({ DISCORD_API_URL: 'http://127.0.0.1:8080/api/' }).discordApiUrl).toBe(
+      'http://127.0.0.1:8080/api',
+    );
+  });
+
+  it('refuses what is not an http(s) URL, naming the variable', () => {
+    for (const bad of ['discord.com/api', 'ws://127.0.0.1:1/api']) {
+      expect(() => loadConfig({ DISCORD_API_URL: bad })).toThrow(/DISCORD_API_URL/);
+    }
+  });
+});
+
 describe('sharding', () => {
   it('reads the shard ids and count ShardingManager gives each process', () => {
     expect(loadConfig({ SHARDS: '2,3', SHARD_COUNT: '4' }).shards).toEqual({ ids: [2, 3], count: 4 });

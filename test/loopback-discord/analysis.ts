@@ -1,0 +1,95 @@
+import OpusScript from 'opusscript';
+import type { VoicePacket } from './voice-server';
+
+/** 20 ms at 48 kHz: one Opus frame, and the RTP timestamp step `@discordjs/voice` uses. */
+export const FRAME_SAMPLES = 960;
+export const FRAME_MS = 20;
+
+/**
+ * A talk spurt: consecutive audio packets up to the next silence frame
+ * (`@discordjs/voice` sends five when its player stops, pauses or ends a
+ * resource), i.e. one request's audio when the bot plays it gaplessly.
+ */
+export interface Spurt {
+  packets: VoicePacket[];
+  /** Silence frames that followed it (before the next spurt). */
+  trailingSilence: number;
+  /** Places where the RTP sequence did not step by exactly 1. */
+  seqJumps: number;
+  /** Places where the RTP timestamp did not step by exactly one frame. */
+  timestampJumps: number;
+  /** Largest wall-clock gap between two packets of the spurt, ms. */
+  maxArrivalGapMs: number;
+}
+
+/** Splits a guild's packets into spurts separated by silence frames. */
+export function spurts(packets: readonly VoicePacket[]): Spurt[] {
+  const out: Spurt[] = [];
+  let current: Spurt | null = null;
+  for (const p of packets) {
+    if (p.silence) {
+      if (current) current.trailingSilence++;
+      else if (out.length > 0) out[out.length - 1]!.trailingSilence++;
+      current = null;
+      continue;
+    }
+    if (!current) {
+      current = { packets: [], trailingSilence: 0, seqJumps: 0, timestampJumps: 0, maxArrivalGapMs: 0 };
+      out.push(current);
+    }
+    const prev = current.packets.at(-1);
+    if (prev) {
+      if ((p.seq - prev.seq + 65536) % 65536 !== 1) current.seqJumps++;
+      if ((p.timestamp - prev.timestamp + 2 ** 32) % 2 ** 32 !== FRAME_SAMPLES) current.timestampJumps++;
+      current.maxArrivalGapMs = Math.max(current.maxArrivalGapMs, p.at - prev.at);
+    }
+    current.packets.push(p);
+  }
+  return out;
+}
+
+/** Decoded audio of a run of packets: its length and level. */
+export interface DecodedAudio {
+  /** Samples per channel at 48 kHz. */
+  samples: number;
+  durationMs: number;
+  /** RMS of all samples, 0..1. */
+  rms: number;
+  /** Frames whose RMS is below -60 dBFS (digital silence inside the audio). */
+  silentFrames: number;
+}
+
+/** Decodes Opus packets to PCM (opusscript: libopus in WebAssembly) for length and level checks. */
+export function decode(packets: readonly VoicePacket[]): DecodedAudio {
+  const decoder = new OpusScript(48_000, 2, OpusScript.Application.AUDIO);
+  let samples = 0;
+  let sumSquares = 0;
+  let silentFrames = 0;
+  try {
+    for (const p of packets) {
+      const pcm = decoder.decode(p.opus);
+      const frame = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2);
+      let frameSquares = 0;
+      for (const s of frame) frameSquares += (s / 32768) ** 2;
+      sumSquares += frameSquares;
+      if (Math.sqrt(frameSquares / Math.max(1, frame.length)) < 0.001) silentFrames++;
+      samples += frame.length / 2;
+    }
+  } finally {
+    decoder.delete();
+  }
+  return {
+    samples,
+    durationMs: (samples / 48_000) * 1000,
+    rms: Math.sqrt(sumSquares / Math.max(1, samples * 2)),
+    silentFrames,
+  };
+}
+
+/** Median and 95th percentile (nearest rank). */
+export function percentiles(values: readonly number[]): { median: number; p95: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return { median: rank(0.5), p95: rank(0.95) };
+}
