@@ -83,8 +83,11 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
       clock,
     });
     voicesOf.service = narration;
-    // On shutdown, narrations being generated get a few seconds to finish storing their audio.
+    // On shutdown, narrations being generated get a few seconds to finish storing their audio;
+    // what is left continues at the next start.
     closers.push(() => narration.close({ drainMs: 15_000 }));
+    // Generations a restart cut short continue where they stopped (recovery queued them already).
+    narration.resume(engine.takeInterrupted());
     if (!narration.llmAvailable) {
       log.warn(
         'no LLM configured (OPENAI_API_KEY unset): /narrate speaks the prompt as written; DEMO_LLM=true for a demo narrator',

@@ -15,6 +15,7 @@ import {
   type NarrationMode,
   type PlaybackRequest,
 } from '../playback/types';
+import { ACTIVE_REQUEST_STATUSES, FINAL_REQUEST_STATUSES } from '../playback/states';
 import type { PrismaClient } from '../generated/prisma/client';
 import type * as Rows from '../generated/prisma/client';
 
@@ -47,22 +48,44 @@ export class PrismaPlaybackRepository implements PlaybackRepository {
           update: {},
         });
         return;
-      case 'updateRequest':
-        await db.audioPlaybackRequest.update({ where: { id: op.id }, data: op.patch });
+      case 'moveRequest':
+        await db.audioPlaybackRequest.updateMany({ where: { id: op.id, status: op.from }, data: op.patch });
+        return;
+      case 'moveGeneration':
+        await db.audioPlaybackRequest.updateMany({
+          where: { id: op.id, generation: op.from },
+          data: op.patch,
+        });
+        return;
+      case 'recordScript':
+        // The script only grows, and not after it is complete: an older write replayed late changes nothing.
+        await db.$executeRaw`UPDATE "audio_playback_requests"
+          SET "script" = ${op.script}, "script_complete" = ${op.complete}
+          WHERE "id" = ${op.id} AND NOT "script_complete"
+            AND length(coalesce("script", '')) <= length(${op.script}::text)`;
         return;
       case 'createChunk':
         await db.audioChunk.upsert({ where: { id: op.chunk.id }, create: op.chunk, update: {} });
         return;
-      case 'updateChunk':
-        await db.audioChunk.update({ where: { id: op.id }, data: op.patch });
+      case 'moveChunk':
+        await db.audioChunk.updateMany({ where: { id: op.id, status: op.from }, data: op.patch });
         return;
       case 'upsertConnection': {
         const { id, ...rest } = op.connection;
         await db.websocketConnection.upsert({ where: { id }, create: op.connection, update: rest });
         return;
       }
-      case 'updateConnection':
-        await db.websocketConnection.updateMany({ where: { id: op.id }, data: op.patch });
+      case 'touchConnection':
+        await db.websocketConnection.updateMany({
+          where: { id: op.id, status: 'CONNECTED' },
+          data: { lastHeartbeat: op.lastHeartbeat },
+        });
+        return;
+      case 'closeConnection':
+        await db.websocketConnection.updateMany({
+          where: { id: op.id, status: 'CONNECTED' },
+          data: { status: op.status, disconnectedAt: op.at },
+        });
         return;
       case 'supersedeConnections':
         await db.websocketConnection.updateMany({
@@ -75,17 +98,6 @@ export class PrismaPlaybackRepository implements PlaybackRepository {
           data: { status: 'SUPERSEDED', disconnectedAt: op.at },
         });
         return;
-      case 'recordDelivery': {
-        // A chunk deleted by retention cleanup has nothing left to record against.
-        const exists = await db.audioChunk.count({ where: { id: op.chunkId } });
-        if (exists === 0) return;
-        await db.connectionPlaybackState.upsert({
-          where: { connectionId_chunkId: { connectionId: op.connectionId, chunkId: op.chunkId } },
-          create: { connectionId: op.connectionId, chunkId: op.chunkId, [op.field]: op.at },
-          update: { [op.field]: op.at },
-        });
-        return;
-      }
       case 'recordDeliveries':
         await this.#recordDeliveries(op.field, op.deliveries);
         return;
@@ -135,7 +147,7 @@ export class PrismaPlaybackRepository implements PlaybackRepository {
 
   async loadActiveRequests(): Promise<RequestWithChunks[]> {
     const rows = await this.prisma.audioPlaybackRequest.findMany({
-      where: { status: { in: [RequestStatus.Pending, RequestStatus.Playing] } },
+      where: { status: { in: [...ACTIVE_REQUEST_STATUSES] } },
       orderBy: [{ campaignId: 'asc' }, { queueSeq: 'asc' }],
       include: { chunks: { orderBy: { sequenceNumber: 'asc' } } },
     });
@@ -146,7 +158,7 @@ export class PrismaPlaybackRepository implements PlaybackRepository {
     const rows = await this.prisma.audioPlaybackRequest.findMany({
       where: {
         campaignId,
-        status: { in: [RequestStatus.Played, RequestStatus.Failed, RequestStatus.Cancelled] },
+        status: { in: [...FINAL_REQUEST_STATUSES] },
       },
       orderBy: { queueSeq: 'desc' },
       take: limit,
@@ -239,6 +251,8 @@ function toRequest(row: Rows.AudioPlaybackRequest): PlaybackRequest {
     error: row.error,
     totalChunks: row.totalChunks,
     voice: row.voice,
+    script: row.script,
+    scriptComplete: row.scriptComplete,
     createdAt: row.createdAt,
     startedAt: row.startedAt,
     finishedAt: row.finishedAt,

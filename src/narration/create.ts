@@ -7,6 +7,7 @@
 import type { SpeakerVoiceResolver } from '../cast/voices';
 import { systemClock, type Clock } from '../clock';
 import { silentLogger, type Logger } from '../log';
+import type { RequestWithChunks } from '../playback';
 import { startDemoLlmServer, type DemoLlmServer } from './demo';
 import {
   checkFfmpeg,
@@ -78,6 +79,8 @@ export interface ManagedNarrationService extends NarrationService {
   readonly setup: NarrationSetup;
   /** The pipeline itself (tests, benchmarks). */
   readonly pipeline: NarrationPipeline;
+  /** Continues the generations a restart interrupted (the engine's `takeInterrupted()`). */
+  resume(interrupted: readonly RequestWithChunks[]): void;
 }
 
 /**
@@ -141,6 +144,7 @@ export async function createNarrationService(
       },
       start: (input: NarrationInput): Promise<NarrationHandle> => pipeline.start(input),
       voices: () => pipeline.voices(),
+      resume: (interrupted) => pipeline.resume(interrupted),
       close: async (closeOptions?: { drainMs?: number }) => {
         await pipeline.close(closeOptions);
         await closeAll(owned, logger);

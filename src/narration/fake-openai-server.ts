@@ -113,6 +113,16 @@ const DEFAULTS: FakeOpenAiOptions = {
 
 const MODELS = ['gpt-4o-mini', 'gpt-4o-mini-tts', 'tts-1'];
 
+/**
+ * Like a model asked to finish a reply that was cut short: when the chat holds
+ * an earlier assistant turn that starts the reply, only the rest is sent.
+ */
+function continuation(reply: string, messages: FakeChatMessage[]): string {
+  const previous = messages.filter((m) => m.role === 'assistant').pop();
+  const prefix = typeof previous?.content === 'string' ? previous.content : '';
+  return prefix && reply.startsWith(prefix) ? reply.slice(prefix.length) : reply;
+}
+
 /** Cuts text into LLM-like tokens: 1–4 visible characters with their leading whitespace. */
 export function fakeTokenize(text: string): string[] {
   return text.match(/\s*\S{1,4}|\s+/g) ?? [];
@@ -327,7 +337,7 @@ export class FakeOpenAiServer {
   #chat(body: Record<string, unknown>, res: ServerResponse, dropAfterTokens: number | undefined): void {
     const opts = this.#options;
     const messages = Array.isArray(body.messages) ? (body.messages as FakeChatMessage[]) : [];
-    const text = typeof opts.reply === 'function' ? opts.reply(messages) : opts.reply;
+    const text = continuation(typeof opts.reply === 'function' ? opts.reply(messages) : opts.reply, messages);
     const model = typeof body.model === 'string' ? body.model : 'gpt-4o-mini';
     const id = `chatcmpl-fake${Date.now().toString(36)}`;
     const created = Math.floor(Date.now() / 1000);

@@ -18,6 +18,12 @@ export interface NarrationRequest {
   prompt: string;
   /** The campaign's recent narration texts, oldest first, so the story keeps its thread. */
   history?: string[];
+  /**
+   * The start of this narration, already written (and partly spoken) before a
+   * restart cut the stream: the model is asked to continue it, and yields
+   * only the rest.
+   */
+  continueFrom?: string;
   /** Aborts the call (skip/stop, or the request was cancelled). */
   signal?: AbortSignal | undefined;
 }
@@ -65,6 +71,11 @@ export const DEFAULT_NARRATOR_PROMPT = [
   'Do not decide what the players do, say or feel; end on something they can react to.',
   'Stay consistent with the story so far. Never mention that you are an AI or that this is a game.',
 ].join(' ');
+
+/** The follow-up that asks the model to finish a narration cut short. */
+export const CONTINUE_INSTRUCTION =
+  'Your narration above was cut off. Continue it exactly where it stops, mid-word or mid-sentence if ' +
+  'that is where it stops: reply with only the missing rest, without repeating anything already written.';
 
 /** Options for {@link OpenAiLlmClient}. */
 export interface OpenAiLlmOptions {
@@ -120,16 +131,24 @@ export class OpenAiLlmClient implements LlmClient {
 
   /** The chat messages sent for `request` (exposed for tests and debugging). */
   buildMessages(
-    request: Pick<NarrationRequest, 'prompt' | 'history'>,
-  ): Array<{ role: 'system' | 'user'; content: string }> {
+    request: Pick<NarrationRequest, 'prompt' | 'history' | 'continueFrom'>,
+  ): Array<{ role: 'system' | 'user' | 'assistant'; content: string }> {
     const system = this.#options.systemPrompt ?? DEFAULT_NARRATOR_PROMPT;
     const story = recentHistory(request.history ?? [], this.#options.historyChars ?? 6000);
     // One system and one user message: the shape every chat template (local models included) accepts.
     const content = story ? `${system}\n\nThe story so far (oldest first):\n\n${story}` : system;
-    return [
+    const messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }> = [
       { role: 'system', content },
       { role: 'user', content: request.prompt },
     ];
+    if (request.continueFrom) {
+      // The reply so far, then an explicit ask: servers differ on continuing a trailing assistant turn.
+      messages.push(
+        { role: 'assistant', content: request.continueFrom },
+        { role: 'user', content: CONTINUE_INSTRUCTION },
+      );
+    }
+    return messages;
   }
 
   async *streamNarration(request: NarrationRequest): AsyncIterable<string> {

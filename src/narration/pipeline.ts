@@ -19,6 +19,7 @@ import {
   type EndReason,
   type PlaybackEngine,
   type PlaybackRequest,
+  type RequestWithChunks,
 } from '../playback';
 import type { AudioEncoder } from './encoder';
 import type { LlmClient } from './llm';
@@ -32,6 +33,7 @@ import {
   type NarrationInput,
   type NarrationService,
 } from './service';
+import { endsAtSentenceEnd } from './script';
 import type { SentenceSplitterOptions } from './splitter';
 import { TaskPool } from './task-pool';
 import { TtsError, type TtsProvider } from './tts/types';
@@ -86,8 +88,28 @@ export class EmptyNarrationError extends Error {
   }
 }
 
-/** The reason a narration was aborted by shutdown. */
-export const SHUTDOWN_REASON = 'generation interrupted: Bardcast is shutting down';
+/**
+ * The reason a narration stopped at shutdown. Its request is not failed: it
+ * stays queued, and the next start continues its generation where it stopped.
+ */
+export const SHUTDOWN_REASON = 'generation paused: Bardcast is shutting down; it continues at the next start';
+
+/** A sentence to speak, with the write that makes its text durable (awaited before its audio is stored). */
+interface Sentence extends AttributedSentence {
+  durable: Promise<void>;
+}
+
+/** Where a narration's words come from. */
+interface ScriptSource {
+  /** Text already stored (a resumed `narrate`), or the whole text (`say`). */
+  stored: string;
+  /** True when `stored` is the whole text: nothing more will be written. */
+  complete: boolean;
+  /** The LLM's (continued) output, when more is to be written. */
+  stream: (() => AsyncIterable<string>) | null;
+  /** `narrate`: record the text as it grows; `say`: its text is the request's, already stored. */
+  record: boolean;
+}
 
 /** A failure of one stage, kept with where it happened for the request's `error`. */
 class StageError extends Error {
@@ -223,9 +245,16 @@ export class NarrationPipeline implements NarrationService {
       ended: undefined,
       speakerVoices: new Map(),
     };
-    const sentences = llm ? this.#llmSentences(job, llm, text, history) : this.#verbatimSentences(text);
+    const source: ScriptSource = llm
+      ? {
+          stored: '',
+          complete: false,
+          record: true,
+          stream: () => this.#llmStream(job, llm, { prompt: text }, history),
+        }
+      : { stored: text, complete: true, record: false, stream: null };
     this.#aborts.add(controller);
-    this.#track(this.#generate(job, sentences));
+    this.#track(this.#generate(job, this.#sentences(job, source, 0), 0));
 
     let request: PlaybackRequest;
     try {
@@ -252,6 +281,87 @@ export class NarrationPipeline implements NarrationService {
       spokenVerbatim,
       onProgress: (listener) => job.progress.subscribe(listener),
       done: job.progress.done,
+    };
+  }
+
+  /**
+   * Continues the generation of requests a restart interrupted (the engine's
+   * `takeInterrupted()`, in queue order). Each continues at its first sentence
+   * without a stored chunk, from the same deterministic split of its stored
+   * text: a `say` from its text; a `narrate` from the LLM output stored so far,
+   * which the LLM is asked to continue unless it was complete or ends at a
+   * sentence end. Nothing is spoken twice and nothing is skipped.
+   */
+  resume(interrupted: readonly RequestWithChunks[]): void {
+    if (this.#closed) return;
+    for (const { request, chunks } of interrupted) {
+      let stored = 0;
+      while (chunks[stored]?.sequenceNumber === stored) stored++;
+      this.#resumeOne(request, stored);
+    }
+  }
+
+  #resumeOne(request: PlaybackRequest, storedChunks: number): void {
+    const controller = new AbortController();
+    const no = this.#nextJob++;
+    const job: Job = {
+      no,
+      campaignId: request.campaignId,
+      voice: request.voice ?? this.#o.tts.defaultVoice,
+      controller,
+      progress: new NarrationProgressTracker(request.mode === 'narrate' ? 'writing' : 'speaking', null),
+      request,
+      created: Promise.resolve(request),
+      failure: undefined,
+      ended: undefined,
+      speakerVoices: new Map(),
+    };
+    job.progress.setRequestId(request.id);
+    job.progress.update({ sentencesDone: storedChunks });
+    this.#jobs.set(request.id, job);
+    this.#aborts.add(controller);
+    const source = this.#resumeSource(job, request);
+    this.#log.info(
+      { request: request.id, mode: request.mode, storedChunks, continuesLlm: source.stream !== null },
+      'resuming an interrupted narration',
+    );
+    this.#track(this.#generate(job, this.#sentences(job, source, storedChunks), storedChunks));
+  }
+
+  /** Where a resumed request's remaining words come from. */
+  #resumeSource(job: Job, request: PlaybackRequest): ScriptSource {
+    if (request.mode !== 'narrate') {
+      return { stored: request.text, complete: true, record: false, stream: null };
+    }
+    const stored = request.script ?? '';
+    if (request.scriptComplete) return { stored, complete: true, record: true, stream: null };
+    const llm = this.#o.llm;
+    // Cut right at a sentence end: the narration ends there (nothing half-said is left to finish).
+    if (stored.trim() !== '' && (endsAtSentenceEnd(stored) || !llm)) {
+      return { stored, complete: false, record: true, stream: null };
+    }
+    if (!llm) {
+      return {
+        stored,
+        complete: true,
+        record: true,
+        stream: () => {
+          throw new StageError('llm', 0, new Error('no LLM is configured to write this narration'));
+        },
+      };
+    }
+    const history = this.#history(request.campaignId, job.controller.signal);
+    return {
+      stored,
+      complete: false,
+      record: true,
+      stream: () =>
+        this.#llmStream(
+          job,
+          llm,
+          { prompt: request.text, ...(stored ? { continueFrom: stored } : {}) },
+          history,
+        ),
     };
   }
 
@@ -320,51 +430,81 @@ export class NarrationPipeline implements NarrationService {
     }
   }
 
-  /** `say` (or `narrate` without an LLM): the text itself, split into sentences; `Name:` lines are the cast's. */
-  async *#verbatimSentences(text: string): AsyncGenerator<AttributedSentence> {
-    const splitter = createAttributedSplitter({ lineSpeakers: true, splitter: this.#o.splitter });
-    yield* [...splitter.push(text), ...splitter.flush()];
+  /**
+   * The sentences of a narration from `skip` on: the stored text, then what
+   * the LLM adds to it, through one splitter (the split depends only on the
+   * text, not on how it arrives). A `narrate` script is recorded whenever a
+   * sentence becomes certain, and each sentence carries that write, so its
+   * text is durable before its audio is stored.
+   */
+  async *#sentences(job: Job, source: ScriptSource, skip: number): AsyncGenerator<Sentence> {
+    // `say` text names its speakers in `Name:` lines; the LLM marks them up.
+    const splitter = createAttributedSplitter({ lineSpeakers: !source.record, splitter: this.#o.splitter });
+    let script = source.stored;
+    let durable: Promise<void> = Promise.resolve();
+    let index = 0;
+    const record = (complete: boolean): void => {
+      if (!source.record) return;
+      const text = script;
+      // The first sentences go to TTS while the request row is still being created.
+      const write = job.created.then((r) => this.#engine.writer.recordScript(r.id, text, complete));
+      // Sentences wait on it; a failure surfaces there as a store failure (or not at all once aborted).
+      durable = durable.then(() => write);
+      durable.catch(() => {});
+    };
+    const take = function* (sentences: AttributedSentence[]): Generator<Sentence> {
+      for (const sentence of sentences) if (index++ >= skip) yield { ...sentence, durable };
+    };
+    yield* take(splitter.push(script));
+    if (source.stream) {
+      const stream = source.stream();
+      for await (const delta of stream) {
+        script += delta;
+        const certain = splitter.push(delta);
+        if (certain.length > 0) record(false);
+        yield* take(certain);
+      }
+    }
+    if (!source.complete) record(true);
+    yield* take(splitter.flush());
   }
 
-  /** `narrate`: the LLM's stream, cut into sentences as soon as each is certain. */
-  async *#llmSentences(
+  /** `narrate`: the LLM's (continued) stream, after the story so far. */
+  async *#llmStream(
     job: Job,
     llm: LlmClient,
-    prompt: string,
+    request: { prompt: string; continueFrom?: string },
     history: Promise<string[]>,
-  ): AsyncGenerator<AttributedSentence> {
+  ): AsyncGenerator<string> {
     const { signal } = job.controller;
-    const splitter = createAttributedSplitter({ splitter: this.#o.splitter });
     const context = await history;
     if (signal.aborted) throw abortReason(signal);
     this.#trace(job, { type: 'llm-start' });
     try {
-      for await (const delta of llm.streamNarration({ prompt, history: context, signal })) {
-        yield* splitter.push(delta);
-      }
+      yield* llm.streamNarration({ ...request, history: context, signal });
     } catch (error) {
       if (signal.aborted || isAbortError(error)) throw error;
       throw new StageError('llm', 0, error);
     }
-    yield* splitter.flush();
   }
 
   /** Drives one narration from its sentences to a GENERATED (or FAILED) request. */
-  async #generate(job: Job, sentences: AsyncIterable<AttributedSentence>): Promise<void> {
+  async #generate(job: Job, sentences: AsyncIterable<Sentence>, firstSeq: number): Promise<void> {
     const { signal } = job.controller;
     const tasks: Promise<void>[] = [];
     let previous: Promise<void> = Promise.resolve();
-    let total = 0;
+    let total = firstSeq;
     const fail = (error: unknown): void => {
       if (signal.aborted || job.failure || isAbortError(error)) return;
       job.failure = error instanceof StageError ? error : new StageError('store', total, error);
       job.controller.abort(job.failure);
     };
     try {
-      for await (const sentence of sentences) {
+      for await (const { durable, ...sentence } of sentences) {
         const seq = total++;
         this.#trace(job, { type: 'sentence', seq, text: sentence.text });
-        const after = previous;
+        const after = previous.then(() => durable);
+        after.catch(() => {}); // #speak reports it, unless aborted first
         const task = this.#pool.run([job.no, seq], () => this.#speak(job, seq, sentence, after), signal);
         task.catch(fail);
         tasks.push(task);
@@ -476,9 +616,9 @@ export class NarrationPipeline implements NarrationService {
       }
       const signal = job.controller.signal;
       if (!job.failure && signal.aborted) {
-        // Shutdown: end the request now rather than leave it to recovery.
+        // Shutdown: the request stays queued with its text and chunks; the next start continues it.
         const reason = describeError(signal.reason);
-        await writer.fail(request.id, reason);
+        log.info({ reason }, 'narration paused for shutdown');
         job.progress.update({ phase: 'failed', error: reason });
         return;
       }

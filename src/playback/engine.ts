@@ -5,8 +5,9 @@ import { CampaignDirectory } from './campaigns';
 import { CleanupTask } from './cleanup';
 import { ResilientRepository } from './fallback';
 import { createPlaybackMetrics, type PlaybackMetrics } from './metrics';
+import { createListenerRecords } from './listeners';
 import { recoverStations, type CampaignOwnership, type RecoveryReport } from './recovery';
-import type { PlaybackRepository } from './repository';
+import type { ListenerRecords, PlaybackRepository, RequestWithChunks } from './repository';
 import { StationRegistry } from './stations';
 import { PlaybackRequestWriter } from './writer';
 
@@ -32,7 +33,13 @@ export interface PlaybackEngineOptions {
 
 /** The running playback engine: what the bot, the web companion and the narration pipeline use. */
 export interface PlaybackEngine {
-  repository: ResilientRepository;
+  /**
+   * Reads, and waiting for writes to be durable. No writes: request and chunk
+   * statuses change only inside the engine, the web's rows through {@link listeners}.
+   */
+  repository: Omit<ResilientRepository, 'apply'>;
+  /** The web companion's connection and delivery rows. */
+  listeners: ListenerRecords;
   stations: StationRegistry;
   writer: PlaybackRequestWriter;
   campaigns: CampaignDirectory;
@@ -40,6 +47,11 @@ export interface PlaybackEngine {
   metrics: PlaybackMetrics;
   store: AudioStore;
   recovery: RecoveryReport;
+  /**
+   * Hands over (once) the requests whose generation a restart interrupted, in
+   * queue order: the narration pipeline continues them. Later calls get `[]`.
+   */
+  takeInterrupted(): RequestWithChunks[];
   /** Stops timers and flushes pending writes. */
   stop(): Promise<void>;
 }
@@ -76,13 +88,15 @@ export async function startPlaybackEngine(options: PlaybackEngineOptions): Promi
     log,
     queueSeqs,
   });
-  const recovery = await recoverStations(
+  const recovered = await recoverStations({
     repository,
     stations,
+    writer,
     log,
-    new Date(options.clock.now()),
-    options.ownsCampaign,
-  );
+    now: new Date(options.clock.now()),
+    ...(options.ownsCampaign ? { ownsCampaign: options.ownsCampaign } : {}),
+  });
+  let interrupted = recovered.interrupted;
   const cleanup = new CleanupTask({
     repository,
     store: options.store,
@@ -94,13 +108,19 @@ export async function startPlaybackEngine(options: PlaybackEngineOptions): Promi
   });
   return {
     repository,
+    listeners: createListenerRecords(repository),
     stations,
     writer,
     campaigns: new CampaignDirectory(repository),
     cleanup,
     metrics,
     store: options.store,
-    recovery,
+    recovery: recovered.report,
+    takeInterrupted: () => {
+      const taken = interrupted;
+      interrupted = [];
+      return taken;
+    },
     stop: async () => {
       cleanup.stop();
       stations.destroy();

@@ -19,10 +19,12 @@ export { CleanupTask, type CleanupOptions, type CleanupResult } from './cleanup'
 export { ResilientRepository, isDataError, type ResilientRepositoryOptions } from './fallback';
 export {
   recoverStations,
-  INTERRUPTED_GENERATION,
+  type Recovery,
   type RecoveryReport,
+  type RecoverStationsOptions,
   type CampaignOwnership,
 } from './recovery';
+export { createListenerRecords } from './listeners';
 export { FileAudioStore, assertAudioKey, InvalidAudioKeyError, type AudioStore } from './audio-store';
 export { shardOwnership } from './shards';
 export { createPlaybackMetrics, type PlaybackMetrics } from './metrics';
@@ -32,5 +34,7 @@ export {
   canTransitionGeneration,
   canTransitionRequest,
   isFinalRequestStatus,
+  FINAL_REQUEST_STATUSES,
+  ACTIVE_REQUEST_STATUSES,
 } from './states';
 export type * from './repository';

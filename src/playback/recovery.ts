@@ -1,36 +1,58 @@
 import { AUDIO_DEBUG, type Logger } from '../log';
-import type { PlaybackRepository, WriteOp } from './repository';
+import type { PlaybackRepository, RequestWithChunks } from './repository';
 import type { StationRegistry } from './stations';
-import { transitionChunk, transitionGeneration, transitionRequest } from './transitions';
+import { transitionChunk, type StatusWriteOp } from './transitions';
 import { ChunkStatus, GenerationStatus, RequestStatus, type Campaign } from './types';
-
-/** The reason a request gets when a restart cut its generation short. */
-export const INTERRUPTED_GENERATION = 'generation interrupted by a restart';
+import type { PlaybackRequestWriter } from './writer';
 
 /** Which campaigns this process airs (sharding); every campaign by default. */
 export type CampaignOwnership = (campaign: Campaign) => boolean;
 
-/** What {@link recoverStations} did. */
+/** What {@link recoverStations} did (counts only: it is logged). */
 export interface RecoveryReport {
+  /** Requests that were on air: they resume at their first chunk not PLAYED. */
   resumed: number;
+  /** Requests that were queued: queued again in order. */
   requeued: number;
-  failed: number;
+  /** Of those, requests whose generation a restart cut short: it continues (see {@link Recovery}). */
+  interrupted: number;
+}
+
+/** The outcome of {@link recoverStations}. */
+export interface Recovery {
+  report: RecoveryReport;
+  /**
+   * Requests whose generation was still running when the old process died, in
+   * queue order, with the chunks already stored (`0..n-1`). They are queued
+   * and open in the writer again; the narration pipeline continues each at
+   * chunk `n` from its stored text.
+   */
+  interrupted: RequestWithChunks[];
+}
+
+/** Options for {@link recoverStations}. */
+export interface RecoverStationsOptions {
+  repository: PlaybackRepository;
+  stations: StationRegistry;
+  writer: Pick<PlaybackRequestWriter, 'reopen'>;
+  log: Logger;
+  now: Date;
+  ownsCampaign?: CampaignOwnership;
 }
 
 /**
  * Puts every campaign back where it was (DESIGN.md rule 6). Requests left
  * PLAYING resume at their first chunk not PLAYED (a chunk cut mid-air is
  * aired again from its start); PENDING ones are queued again in order.
- * Requests whose generation was still running died with the old process:
- * they end FAILED with {@link INTERRUPTED_GENERATION}, and the queue goes on.
+ * Requests whose generation was still running stay in the queue and open in
+ * the writer: generation continues where it stopped instead of failing.
+ *
+ * Every correction is durable before any station goes on air, so memory and
+ * database agree from the first event on.
  */
-export async function recoverStations(
-  repository: PlaybackRepository,
-  stations: StationRegistry,
-  log: Logger,
-  now: Date,
-  ownsCampaign: CampaignOwnership = () => true,
-): Promise<RecoveryReport> {
+export async function recoverStations(options: RecoverStationsOptions): Promise<Recovery> {
+  const { repository, stations, writer, log, now } = options;
+  const ownsCampaign = options.ownsCampaign ?? (() => true);
   const all = await repository.loadActiveRequests();
   const owned = new Map<string, boolean>();
   for (const { request } of all) {
@@ -41,45 +63,40 @@ export async function recoverStations(
   }
   // Another process (a shard) owns the rest: it recovers them.
   const active = all.filter(({ request }) => owned.get(request.campaignId));
-  const report: RecoveryReport = { resumed: 0, requeued: 0, failed: 0 };
-  const writes: WriteOp[] = [];
+  const report: RecoveryReport = { resumed: 0, requeued: 0, interrupted: 0 };
+  const interrupted: RequestWithChunks[] = [];
+  const writes: StatusWriteOp[] = [];
   for (const { request, chunks } of active) {
-    const done = request.generation === GenerationStatus.Generated;
-    if (!done) {
-      if (request.generation !== GenerationStatus.Failed) {
-        writes.push({
-          op: 'updateRequest',
-          id: request.id,
-          patch: transitionGeneration(request, GenerationStatus.Failed, { error: INTERRUPTED_GENERATION }),
-        });
-      }
-      for (const c of chunks) {
-        if (c.status === ChunkStatus.Ready || c.status === ChunkStatus.Playing) {
-          writes.push({ op: 'updateChunk', id: c.id, patch: transitionChunk(c, ChunkStatus.Skipped, now) });
-        }
-      }
-      writes.push({
-        op: 'updateRequest',
-        id: request.id,
-        patch: transitionRequest(request, RequestStatus.Failed, now, request.error ?? INTERRUPTED_GENERATION),
-      });
-      log.warn(
-        { request: request.id, campaign: request.campaignId },
-        `${AUDIO_DEBUG} ${INTERRUPTED_GENERATION}`,
-      );
-      report.failed++;
-      continue;
-    }
     for (const c of chunks) {
-      if (c.status === ChunkStatus.Playing) {
-        writes.push({ op: 'updateChunk', id: c.id, patch: transitionChunk(c, ChunkStatus.Ready, now) });
-      }
+      if (c.status === ChunkStatus.Playing) writes.push(transitionChunk(c, ChunkStatus.Ready, now));
     }
     if (request.status === RequestStatus.Playing) report.resumed++;
     else report.requeued++;
-    stations.get(request.campaignId).enqueue(request, chunks, now.getTime());
+    const generating =
+      request.generation === GenerationStatus.Pending || request.generation === GenerationStatus.Generating;
+    if (generating) {
+      report.interrupted++;
+      interrupted.push({ request, chunks });
+    }
   }
   for (const op of writes) await repository.apply(op);
+  for (const { request, chunks } of active) {
+    if (interrupted.some((i) => i.request === request)) writer.reopen(request, storedPrefix(chunks));
+    stations.get(request.campaignId).enqueue(request, chunks, now.getTime());
+  }
   if (active.length > 0) log.info(report, `${AUDIO_DEBUG} recovered stations`);
-  return report;
+  for (const { request, chunks } of interrupted) {
+    log.info(
+      { request: request.id, campaign: request.campaignId, storedChunks: chunks.length },
+      `${AUDIO_DEBUG} generation interrupted by a restart; it continues`,
+    );
+  }
+  return { report, interrupted };
+}
+
+/** How many chunks are stored without a gap from sequence 0 (the writer commits in order, so all of them). */
+function storedPrefix(chunks: RequestWithChunks['chunks']): number {
+  let n = 0;
+  while (chunks[n]?.sequenceNumber === n) n++;
+  return n;
 }

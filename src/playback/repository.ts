@@ -1,23 +1,41 @@
-import type { AudioChunk, Campaign, ChunkStatus, PlaybackRequest } from './types';
+import type {
+  AudioChunk,
+  Campaign,
+  ChunkStatus,
+  GenerationStatus,
+  PlaybackRequest,
+  RequestStatus,
+} from './types';
 
 /**
  * The playback engine's port to storage. `src/db` implements it with Prisma;
  * {@link ResilientRepository} wraps that so writes survive a database outage.
  *
  * Writes are {@link WriteOp} values: plain data, so they can be journalled and
- * replayed. Every op is idempotent (creates are upserts, updates set values), so
- * replaying a journal that was partly applied adds no duplicates.
+ * replayed. Every op is idempotent (creates are upserts), and every status
+ * change names the state it leaves: the database applies it only to a row
+ * still in that state (`where status = from`), so a stale or replayed write
+ * can never move a row backwards.
  */
 export type WriteOp =
   | { op: 'upsertCampaign'; campaign: Campaign }
   | { op: 'createRequest'; request: PlaybackRequest }
-  | { op: 'updateRequest'; id: string; patch: RequestPatch }
+  | { op: 'moveRequest'; id: string; from: RequestStatus; patch: RequestStatusPatch }
+  | { op: 'moveGeneration'; id: string; from: GenerationStatus; patch: GenerationPatch }
+  | { op: 'recordScript'; id: string; script: string; complete: boolean }
   | { op: 'createChunk'; chunk: AudioChunk }
-  | { op: 'updateChunk'; id: string; patch: ChunkPatch }
+  | { op: 'moveChunk'; id: string; from: ChunkStatus; patch: ChunkPatch }
+  | ListenerWriteOp;
+
+/**
+ * The writes of the web companion's own rows (connections and per-connection
+ * deliveries), reached only through {@link ListenerRecords}.
+ */
+export type ListenerWriteOp =
   | { op: 'upsertConnection'; connection: ConnectionRecord }
-  | { op: 'updateConnection'; id: string; patch: ConnectionPatch }
+  | { op: 'touchConnection'; id: string; lastHeartbeat: Date }
+  | { op: 'closeConnection'; id: string; status: ClosedConnectionStatus; at: Date }
   | { op: 'supersedeConnections'; campaignId: string; tokenId: string; exceptId: string; at: Date }
-  | { op: 'recordDelivery'; connectionId: string; chunkId: string; field: DeliveryField; at: Date }
   | { op: 'recordDeliveries'; field: DeliveryField; deliveries: Delivery[] };
 
 /** One per-connection delivery time, for the batched {@link WriteOp} `recordDeliveries`. */
@@ -27,16 +45,16 @@ export interface Delivery {
   at: Date;
 }
 
-/** Fields of a request that change after creation. */
-export type RequestPatch = Partial<
-  Pick<
-    PlaybackRequest,
-    'status' | 'generation' | 'error' | 'totalChunks' | 'startedAt' | 'finishedAt' | 'text'
-  >
->;
+/** What an on-air status change writes: the new status and the times/reason that go with it. */
+export type RequestStatusPatch = Pick<PlaybackRequest, 'status'> &
+  Partial<Pick<PlaybackRequest, 'error' | 'startedAt' | 'finishedAt'>>;
 
-/** Fields of a chunk that change after creation. */
-export type ChunkPatch = Partial<Pick<AudioChunk, 'status' | 'playedAt'>>;
+/** What a generation change writes: the new state, `totalChunks` when GENERATED, `error` when FAILED. */
+export type GenerationPatch = Pick<PlaybackRequest, 'generation'> &
+  Partial<Pick<PlaybackRequest, 'error' | 'totalChunks'>>;
+
+/** What a chunk status change writes. */
+export type ChunkPatch = Pick<AudioChunk, 'status'> & Partial<Pick<AudioChunk, 'playedAt'>>;
 
 /** Kind of a listener connection. */
 export type ConnectionKind = 'PLAYER' | 'DM';
@@ -55,7 +73,24 @@ export interface ConnectionRecord {
   disconnectedAt: Date | null;
 }
 
-export type ConnectionPatch = Partial<Pick<ConnectionRecord, 'status' | 'lastHeartbeat' | 'disconnectedAt'>>;
+/** How a connection ends by itself (SUPERSEDED is set only by the newer connection). */
+export type ClosedConnectionStatus = 'DISCONNECTED' | 'FAILED';
+
+/**
+ * The web companion's narrow port to storage: its connection and delivery
+ * rows. It cannot reach requests or chunks, whose statuses only the engine
+ * (station, writer, recovery) changes.
+ */
+export interface ListenerRecords {
+  /** A new connection: its row, and older ones of the same tab marked SUPERSEDED. */
+  opened(connection: ConnectionRecord): Promise<void>;
+  /** Liveness of a CONNECTED connection. */
+  heartbeat(id: string, at: Date): Promise<void>;
+  /** A CONNECTED connection ended (a superseded one keeps SUPERSEDED). */
+  closed(id: string, status: ClosedConnectionStatus, at: Date): Promise<void>;
+  /** Many per-connection delivery times in one write. */
+  recordDeliveries(field: DeliveryField, deliveries: Delivery[]): Promise<void>;
+}
 
 /** Which per-connection delivery time a {@link WriteOp} records. */
 export type DeliveryField = 'sentAt' | 'acknowledgedAt' | 'playedAt';
@@ -94,6 +129,12 @@ export interface PlaybackRepository {
   /** Marks CONNECTED connections whose last heartbeat is before `before` as DISCONNECTED. */
   markStaleConnections(before: Date, at: Date): Promise<number>;
 }
+
+/**
+ * What the bot and the web companion may see of storage: reads, and waiting
+ * for writes to be durable. Writes go through the engine's own parts.
+ */
+export type PlaybackReader = Omit<PlaybackRepository, 'apply'>;
 
 /** Re-export so callers need one import. */
 export type { ChunkStatus };

@@ -1,4 +1,4 @@
-import { ChunkStatus, GenerationStatus, RequestStatus } from './types';
+import { ChunkStatus, GenerationStatus, RequestStatus, type FinalRequestStatus } from './types';
 
 /**
  * The allowed transitions of each aggregate (DESIGN.md "States"). Every status
@@ -45,10 +45,22 @@ export class InvalidTransitionError extends Error {
   }
 }
 
-/** True when a request in `status` can no longer change. */
-export function isFinalRequestStatus(status: RequestStatus): boolean {
+/**
+ * True when a request in `status` can no longer change: the one definition of
+ * "final" (the writer, the station, recovery and the database all use it).
+ */
+export function isFinalRequestStatus(status: RequestStatus): status is FinalRequestStatus {
   return REQUEST[status].length === 0;
 }
+
+/** Statuses a request ends in (history). */
+export const FINAL_REQUEST_STATUSES: readonly FinalRequestStatus[] =
+  Object.values(RequestStatus).filter(isFinalRequestStatus);
+
+/** Statuses of a request still in a station's queue (recovery). */
+export const ACTIVE_REQUEST_STATUSES: readonly RequestStatus[] = Object.values(RequestStatus).filter(
+  (s) => !isFinalRequestStatus(s),
+);
 
 /** True when generation in `status` can no longer change. */
 export function isFinalGeneration(status: GenerationStatus): boolean {

@@ -427,11 +427,7 @@ export class Station extends EventEmitter<StationEvents> {
           : undefined;
     if (status === RequestStatus.Failed && entry.request.generation !== GenerationStatus.Failed) {
       if (entry.request.generation !== GenerationStatus.Generated) {
-        this.#persist({
-          op: 'updateRequest',
-          id: entry.request.id,
-          patch: transitionGeneration(entry.request, GenerationStatus.Failed, error ? { error } : {}),
-        });
+        this.#persist(transitionGeneration(entry.request, GenerationStatus.Failed, error ? { error } : {}));
       }
     }
     for (const chunk of entry.chunks) {
@@ -495,22 +491,22 @@ export class Station extends EventEmitter<StationEvents> {
 
   #setRequestStatus(entry: QueueEntry, to: RequestStatus, at: number, error?: string): void {
     const from = entry.request.status;
-    const patch = transitionRequest(entry.request, to, new Date(at), error);
+    const op = transitionRequest(entry.request, to, new Date(at), error);
     this.#log.info(
       { request: entry.request.id, from, to, ...(error ? { error } : {}) },
       `${AUDIO_DEBUG} request ${from} → ${to}`,
     );
-    this.#persist({ op: 'updateRequest', id: entry.request.id, patch });
+    this.#persist(op);
   }
 
   #setChunkStatus(chunk: AudioChunk, to: ChunkStatus, at: number): void {
     const from = chunk.status;
-    const patch = transitionChunk(chunk, to, new Date(at));
+    const op = transitionChunk(chunk, to, new Date(at));
     this.#log.debug(
       { request: chunk.requestId, chunk: chunk.id, seq: chunk.sequenceNumber, from, to },
       `${AUDIO_DEBUG} chunk ${from} → ${to}`,
     );
-    this.#persist({ op: 'updateChunk', id: chunk.id, patch });
+    this.#persist(op);
   }
 
   #persist(op: WriteOp): void {

@@ -45,6 +45,13 @@ export interface PlaybackRequest {
   error: string | null;
   totalChunks: number | null;
   voice: string | null;
+  /**
+   * `narrate`: the LLM's output so far (raw, as streamed), stored before any
+   * sentence of it is spoken, so a restart continues it; null for `say`.
+   */
+  script: string | null;
+  /** The LLM finished writing {@link script}. */
+  scriptComplete: boolean;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;

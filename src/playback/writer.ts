@@ -3,6 +3,7 @@ import type { Clock } from '../clock';
 import { AUDIO_DEBUG, type Logger } from '../log';
 import type { AudioStore } from './audio-store';
 import type { PlaybackRepository } from './repository';
+import { isFinalRequestStatus } from './states';
 import type { StationRegistry } from './stations';
 import { transitionChunk, transitionGeneration } from './transitions';
 import {
@@ -113,6 +114,8 @@ export class PlaybackRequestWriter {
       error: null,
       totalChunks: null,
       voice: options.voice ?? null,
+      script: null,
+      scriptComplete: false,
       createdAt: new Date(this.#o.clock.now()),
       startedAt: null,
       finishedAt: null,
@@ -125,6 +128,34 @@ export class PlaybackRequestWriter {
     );
     this.#o.stations.get(campaignId).enqueue(request, [], options.receivedAt ?? this.#o.clock.now());
     return request;
+  }
+
+  /**
+   * Takes chunks again for a request whose generation a restart interrupted
+   * (recovery hands it over with the chunks already stored, `0..n-1`): the
+   * next chunk is `n`.
+   */
+  reopen(request: PlaybackRequest, storedChunks: number): void {
+    if (isClosed(request) || this.#open.has(request.id)) return;
+    this.#open.set(request.id, {
+      request,
+      nextSeq: storedChunks,
+      waiting: new Map(),
+      tail: Promise.resolve(),
+    });
+  }
+
+  /**
+   * Stores a `narrate` request's text as the LLM writes it (`script` only
+   * grows; `complete` once the LLM has finished). Resolves once it is durable,
+   * so the sentences in it can be spoken. A closed request is left alone.
+   */
+  async recordScript(requestId: string, script: string, complete: boolean): Promise<void> {
+    const open = this.#open.get(requestId);
+    if (!open || isClosed(open.request) || open.request.scriptComplete) return;
+    open.request.script = script;
+    open.request.scriptComplete = complete;
+    await this.#o.repository.apply({ op: 'recordScript', id: requestId, script, complete });
   }
 
   /** True while the request still takes chunks (not final, not finished generating). */
@@ -191,8 +222,9 @@ export class PlaybackRequestWriter {
       );
     }
     if (isClosed(open.request)) throw new RequestClosedError(requestId, open.request.status);
-    const patch = transitionGeneration(open.request, GenerationStatus.Generated, { totalChunks });
-    await this.#o.repository.apply({ op: 'updateRequest', id: requestId, patch });
+    await this.#o.repository.apply(
+      transitionGeneration(open.request, GenerationStatus.Generated, { totalChunks }),
+    );
     this.#open.delete(requestId);
     this.#log.info({ request: requestId, totalChunks }, `${AUDIO_DEBUG} generation GENERATED`);
     this.#o.stations.get(open.request.campaignId).generationChanged(requestId);
@@ -209,8 +241,7 @@ export class PlaybackRequestWriter {
     ) {
       return;
     }
-    const patch = transitionGeneration(open.request, GenerationStatus.Failed, { error });
-    await this.#o.repository.apply({ op: 'updateRequest', id: requestId, patch });
+    await this.#o.repository.apply(transitionGeneration(open.request, GenerationStatus.Failed, { error }));
     this.#log.warn({ request: requestId, error }, `${AUDIO_DEBUG} generation FAILED`);
     this.#o.stations.get(open.request.campaignId).generationChanged(requestId);
   }
@@ -261,14 +292,14 @@ export class PlaybackRequestWriter {
         try {
           await this.#o.repository.apply({ op: 'createChunk', chunk });
           if (open.request.generation === GenerationStatus.Pending) {
-            const patch = transitionGeneration(open.request, GenerationStatus.Generating);
-            await this.#o.repository.apply({ op: 'updateRequest', id: open.request.id, patch });
+            await this.#o.repository.apply(transitionGeneration(open.request, GenerationStatus.Generating));
           }
           open.nextSeq++;
           if (isClosed(open.request)) {
             // Skipped while the row was being written: the station won't air it.
-            const patch = transitionChunk(chunk, ChunkStatus.Skipped, new Date(this.#o.clock.now()));
-            await this.#o.repository.apply({ op: 'updateChunk', id: chunk.id, patch });
+            await this.#o.repository.apply(
+              transitionChunk(chunk, ChunkStatus.Skipped, new Date(this.#o.clock.now())),
+            );
             done(new RequestClosedError(open.request.id, open.request.status));
             continue;
           }
@@ -283,9 +314,5 @@ export class PlaybackRequestWriter {
 }
 
 function isClosed(request: PlaybackRequest): boolean {
-  return (
-    request.status === RequestStatus.Played ||
-    request.status === RequestStatus.Failed ||
-    request.status === RequestStatus.Cancelled
-  );
+  return isFinalRequestStatus(request.status);
 }

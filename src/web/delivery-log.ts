@@ -1,10 +1,10 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock';
 import type { Logger } from '../log';
-import type { Delivery, DeliveryField, PlaybackRepository } from '../playback';
+import type { Delivery, DeliveryField, ListenerRecords } from '../playback';
 
 /** Options for {@link DeliveryLog}. */
 export interface DeliveryLogOptions {
-  repository: PlaybackRepository;
+  records: Pick<ListenerRecords, 'recordDeliveries'>;
   log: Logger;
   /**
    * Times the flush delay. Default: the system clock, because batching bounds
@@ -55,14 +55,12 @@ export class DeliveryLog {
     for (const field of fields) {
       const deliveries = batch[field];
       if (deliveries.length === 0) continue;
-      const write = this.#o.repository
-        .apply({ op: 'recordDeliveries', field, deliveries })
-        .catch((err: unknown) => {
-          this.#o.log.warn(
-            { err: (err as Error).message, field, count: deliveries.length },
-            'delivery records dropped',
-          );
-        });
+      const write = this.#o.records.recordDeliveries(field, deliveries).catch((err: unknown) => {
+        this.#o.log.warn(
+          { err: (err as Error).message, field, count: deliveries.length },
+          'delivery records dropped',
+        );
+      });
       this.#inFlight = this.#inFlight.then(() => write);
     }
     return this.#inFlight;

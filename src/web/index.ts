@@ -93,7 +93,7 @@ export async function startWebServer(
     audio: new ChunkAudioCache(engine.store),
     metrics,
     streams: new OpenStreams(metrics, limits.maxStreams),
-    deliveries: new DeliveryLog({ repository: engine.repository, log }),
+    deliveries: new DeliveryLog({ records: engine.listeners, log }),
     // The hub is built from this context; the closure runs only after both exist.
     recordPlayed: (campaignId, tokenId, chunkId) => {
       hub.recordPlayed(campaignId, tokenId, chunkId);

@@ -486,13 +486,16 @@ describe('cancellation', () => {
     expect(handle.request.generation).toBe(GenerationStatus.Generated);
   });
 
-  it('close() aborts running narrations and fails their requests with a shutdown reason', async () => {
+  it('close() aborts running narrations and leaves their requests queued for the next start', async () => {
     const s = service();
     const handle = await s.start({ campaignId: 'c1', text: STORY, mode: 'say', requestedBy: 'dm' });
     await tts.nextCall(3);
     await s.close();
     expect(await handle.done).toMatchObject({ phase: 'failed', error: SHUTDOWN_REASON });
-    expect(handle.request.status).toBe(RequestStatus.Failed);
     expect(tts.calls.every((c) => c.aborted)).toBe(true);
+    await t.engine.repository.flush();
+    const stored = await tdb.repository.getRequest(handle.request.id);
+    expect(stored?.request.status).toBe(RequestStatus.Pending);
+    expect(stored?.request.generation).toBe(GenerationStatus.Pending);
   });
 });

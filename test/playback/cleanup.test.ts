@@ -46,18 +46,15 @@ it('deletes PLAYED/SKIPPED chunks past the retention with their files, keeps the
   const queued = await writer.create('c1', 'queued');
   station.pause();
   await writer.addChunk(queued.id, 0, { text: 'q', audio: audioOf(1000) });
-  await repository.apply({
-    op: 'upsertConnection',
-    connection: {
-      id: 'old',
-      campaignId: 'c1',
-      tokenId: 't',
-      kind: 'PLAYER',
-      status: 'CONNECTED',
-      connectedAt: new Date(t.clock.now()),
-      lastHeartbeat: new Date(t.clock.now()),
-      disconnectedAt: null,
-    },
+  await t.engine.listeners.opened({
+    id: 'old',
+    campaignId: 'c1',
+    tokenId: 't',
+    kind: 'PLAYER',
+    status: 'CONNECTED',
+    connectedAt: new Date(t.clock.now()),
+    lastHeartbeat: new Date(t.clock.now()),
+    disconnectedAt: null,
   });
   await repository.flush();
   expect(await files(t.audioDir)).toHaveLength(6);

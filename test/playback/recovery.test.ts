@@ -6,7 +6,7 @@ import { afterAll, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db';
 import { PrismaPlaybackRepository } from '../../src/db/playback-repository';
 import { silentLogger } from '../../src/log';
-import { ChunkStatus, GenerationStatus, INTERRUPTED_GENERATION, RequestStatus } from '../../src/playback';
+import { ChunkStatus, GenerationStatus, RequestStatus } from '../../src/playback';
 import { audioOf } from '../support/audio';
 import { startTestEngine } from '../support/engine';
 
@@ -49,29 +49,40 @@ it('a new process on the same data directory resumes at the first chunk not PLAY
   const repo = new PrismaPlaybackRepository(db.prisma, db.ping);
   const t = await startTestEngine(repo, { audioDir });
   try {
-    expect(t.engine.recovery).toEqual({ resumed: 1, requeued: 1, failed: 1 });
+    expect(t.engine.recovery).toEqual({ resumed: 1, requeued: 2, interrupted: 1 });
     const station = t.engine.stations.get('c1');
     const now = station.now();
     expect(now?.request.text).toBe('A');
     expect(now?.chunkIndex).toBe(1);
     expect(now?.offsetMs).toBe(0);
     expect(now?.positionSec).toBe(1.5);
-    expect(station.queue().map((e) => e.request.text)).toEqual(['A', 'B']);
+    expect(station.queue().map((e) => e.request.text)).toEqual(['A', 'B', 'C']);
 
-    await t.engine.repository.flush();
+    // Recovery wrote its corrections before going on air: memory and database agree.
     const all = await db.prisma.audioPlaybackRequest.findMany({
       orderBy: { queueSeq: 'asc' },
       include: { chunks: { orderBy: { sequenceNumber: 'asc' } } },
     });
+    expect(all[0]!.chunks.map((x) => x.status)).toEqual([
+      ChunkStatus.Played,
+      ChunkStatus.Playing,
+      ChunkStatus.Ready,
+    ]);
+    // C's generation was cut short: it is handed over to continue at chunk 1, not failed.
     const c = all.find((r) => r.text === 'C')!;
-    expect(c.status).toBe(RequestStatus.Failed);
-    expect(c.generation).toBe(GenerationStatus.Failed);
-    expect(c.error).toBe(INTERRUPTED_GENERATION);
-    expect(c.chunks.map((x) => x.status)).toEqual([ChunkStatus.Skipped]);
+    expect(c.status).toBe(RequestStatus.Pending);
+    expect(c.generation).toBe(GenerationStatus.Generating);
+    const interrupted = t.engine.takeInterrupted();
+    expect(interrupted.map((i) => [i.request.text, i.chunks.length])).toEqual([['C', 1]]);
+    expect(t.engine.takeInterrupted()).toEqual([]);
+    await t.engine.writer.addChunk(c.id, 1, { text: 'c1', audio: audioOf(800) });
+    await t.engine.writer.complete(c.id, 2);
 
     t.clock.advance(3000 + 400);
     expect(station.now()?.request.text).toBe('B');
-    t.clock.advance(800);
+    t.clock.advance(800 + 400);
+    expect(station.now()?.request.text).toBe('C');
+    t.clock.advance(1600);
     await t.engine.repository.flush();
     const a = await repo.getRequest(all[0]!.id);
     expect(a?.request.status).toBe(RequestStatus.Played);
@@ -80,6 +91,9 @@ it('a new process on the same data directory resumes at the first chunk not PLAY
       ChunkStatus.Played,
       ChunkStatus.Played,
     ]);
+    const cAfter = await repo.getRequest(c.id);
+    expect(cAfter?.request.status).toBe(RequestStatus.Played);
+    expect(cAfter?.chunks.map((x) => x.text)).toEqual(['c0', 'c1']);
 
     // Leave one queued request behind for the sharding check below.
     station.pause();
@@ -99,7 +113,7 @@ it('a new process on the same data directory resumes at the first chunk not PLAY
     ownsCampaign: () => false,
   });
   try {
-    expect(other.engine.recovery).toEqual({ resumed: 0, requeued: 0, failed: 0 });
+    expect(other.engine.recovery).toEqual({ resumed: 0, requeued: 0, interrupted: 0 });
     expect((await db2.prisma.audioPlaybackRequest.findFirst({ where: { text: 'D' } }))?.status).toBe(
       RequestStatus.Pending,
     );

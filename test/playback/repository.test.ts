@@ -6,6 +6,8 @@ import {
   type AudioChunk,
   type PlaybackRequest,
 } from '../../src/playback';
+import { transitionChunk, transitionGeneration, transitionRequest } from '../../src/playback/transitions';
+import type { WriteOp } from '../../src/playback';
 import { backends, openTestDatabase, type TestDatabase } from '../support/db';
 
 const T0 = new Date('2026-11-20T10:00:00.000Z');
@@ -22,6 +24,8 @@ function request(id: string, seq: number, over: Partial<PlaybackRequest> = {}): 
     error: null,
     totalChunks: null,
     voice: null,
+    script: null,
+    scriptComplete: false,
     createdAt: new Date(T0.getTime() + seq),
     startedAt: null,
     finishedAt: null,
@@ -89,17 +93,70 @@ describe.each(backends)('PrismaPlaybackRepository on %s', (backend) => {
   it('replaying creates and updates is idempotent (no duplicates)', async () => {
     const r = request('11111111-1111-4111-8111-111111111111', 1);
     const c = chunk('22222222-2222-4222-8222-222222222222', r.id, 0);
-    const ops = [
-      { op: 'createRequest', request: r },
-      { op: 'createChunk', chunk: c },
-      { op: 'updateRequest', id: r.id, patch: { status: RequestStatus.Playing, startedAt: T0 } },
-      { op: 'updateChunk', id: c.id, patch: { status: ChunkStatus.Played, playedAt: T0 } },
-    ] as const;
+    const ops: WriteOp[] = [
+      { op: 'createRequest', request: { ...r } },
+      { op: 'createChunk', chunk: { ...c } },
+      transitionRequest({ ...r }, RequestStatus.Playing, T0),
+      transitionChunk({ ...c }, ChunkStatus.Playing, T0),
+      transitionChunk({ ...c, status: ChunkStatus.Playing }, ChunkStatus.Played, T0),
+    ];
     for (let i = 0; i < 2; i++) for (const op of ops) await tdb.repository.apply(op);
     const got = await tdb.repository.getRequest(r.id);
     expect(got?.chunks).toHaveLength(1);
     expect(got?.request.status).toBe(RequestStatus.Playing);
     expect(got?.chunks[0]?.status).toBe(ChunkStatus.Played);
+  });
+
+  it('a status write applies only to a row still in the state it leaves: a replay never moves a row back', async () => {
+    const r = request('11111111-1111-4111-8111-111111111111', 1);
+    const c = chunk('22222222-2222-4222-8222-222222222222', r.id, 0);
+    await tdb.repository.apply({ op: 'createRequest', request: { ...r } });
+    await tdb.repository.apply({ op: 'createChunk', chunk: { ...c } });
+    const mem = { ...r };
+    const memChunk = { ...c };
+    const toPlaying = transitionRequest(mem, RequestStatus.Playing, T0);
+    const chunkPlaying = transitionChunk(memChunk, ChunkStatus.Playing, T0);
+    const chunkPlayed = transitionChunk(memChunk, ChunkStatus.Played, T0);
+    const toPlayed = transitionRequest(mem, RequestStatus.Played, T0);
+    const generating = transitionGeneration(mem, GenerationStatus.Generating);
+    const generated = transitionGeneration(mem, GenerationStatus.Generated, { totalChunks: 1 });
+    for (const op of [toPlaying, chunkPlaying, generating, chunkPlayed, generated, toPlayed]) {
+      await tdb.repository.apply(op);
+    }
+    // The fallback journal replays old writes after newer ones landed; a recovery resets PLAYING → READY late.
+    const resetLate = transitionChunk({ ...c, status: ChunkStatus.Playing }, ChunkStatus.Ready, T0);
+    for (const op of [toPlaying, chunkPlaying, generating, resetLate]) await tdb.repository.apply(op);
+    const got = await tdb.repository.getRequest(r.id);
+    expect(got?.request).toMatchObject({
+      status: RequestStatus.Played,
+      generation: GenerationStatus.Generated,
+      totalChunks: 1,
+    });
+    expect(got?.chunks[0]).toMatchObject({ status: ChunkStatus.Played, playedAt: T0 });
+  });
+
+  it('a script only grows and stops at complete, whatever order its writes arrive in', async () => {
+    const r = request('11111111-1111-4111-8111-111111111111', 1, { mode: 'narrate' });
+    await tdb.repository.apply({ op: 'createRequest', request: r });
+    const script = (text: string, complete = false): WriteOp => ({
+      op: 'recordScript',
+      id: r.id,
+      script: text,
+      complete,
+    });
+    await tdb.repository.apply(script('The door creaks. Y'));
+    await tdb.repository.apply(script('The door creaks. You step in. T'));
+    await tdb.repository.apply(script('The door creaks. Y'));
+    expect((await tdb.repository.getRequest(r.id))?.request).toMatchObject({
+      script: 'The door creaks. You step in. T',
+      scriptComplete: false,
+    });
+    await tdb.repository.apply(script('The door creaks. You step in. The end.', true));
+    await tdb.repository.apply(script('The door creaks. You step in. The end. More', false));
+    expect((await tdb.repository.getRequest(r.id))?.request).toMatchObject({
+      script: 'The door creaks. You step in. The end.',
+      scriptComplete: true,
+    });
   });
 
   it('loads active requests in queue order with chunks in sequence order', async () => {
@@ -209,27 +266,21 @@ describe.each(backends)('PrismaPlaybackRepository on %s', (backend) => {
     const c = chunk('22222222-2222-4222-8222-222222222222', r.id, 0);
     await tdb.repository.apply({ op: 'createChunk', chunk: c });
     await tdb.repository.apply({
-      op: 'recordDelivery',
-      connectionId: 'k2',
-      chunkId: c.id,
+      op: 'recordDeliveries',
       field: 'sentAt',
-      at: T0,
-    });
-    await tdb.repository.apply({
-      op: 'recordDelivery',
-      connectionId: 'k2',
-      chunkId: c.id,
-      field: 'playedAt',
-      at: T0,
+      deliveries: [{ connectionId: 'k2', chunkId: c.id, at: T0 }],
     });
     // A chunk removed by cleanup has nothing to record against: no error.
     await tdb.repository.apply({
-      op: 'recordDelivery',
-      connectionId: 'k2',
-      chunkId: 'gone',
+      op: 'recordDeliveries',
       field: 'playedAt',
-      at: T0,
+      deliveries: [
+        { connectionId: 'k2', chunkId: c.id, at: T0 },
+        { connectionId: 'k2', chunkId: 'gone', at: T0 },
+      ],
     });
+    // A superseded connection stays SUPERSEDED when it closes late.
+    await tdb.repository.apply({ op: 'closeConnection', id: 'k1', status: 'DISCONNECTED', at: T0 });
     const states = await tdb.db.prisma.connectionPlaybackState.findMany();
     expect(states).toEqual([
       { connectionId: 'k2', chunkId: c.id, sentAt: T0, acknowledgedAt: null, playedAt: T0 },

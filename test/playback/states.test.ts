@@ -84,13 +84,24 @@ describe('state machines', () => {
     const req = { id: 'r', status: R.Pending, startedAt: null, finishedAt: null } as unknown as Parameters<
       typeof transitionRequest
     >[0];
-    expect(transitionRequest(req, R.Playing, at)).toEqual({ status: R.Playing, startedAt: at });
+    expect(transitionRequest(req, R.Playing, at)).toEqual({
+      op: 'moveRequest',
+      id: 'r',
+      from: R.Pending,
+      patch: { status: R.Playing, startedAt: at },
+    });
     expect(transitionRequest(req, R.Failed, at, 'boom')).toEqual({
-      status: R.Failed,
-      finishedAt: at,
-      error: 'boom',
+      op: 'moveRequest',
+      id: 'r',
+      from: R.Playing,
+      patch: { status: R.Failed, finishedAt: at, error: 'boom' },
     });
     const chunk = { id: 'k', status: C.Playing, playedAt: null } as Parameters<typeof transitionChunk>[0];
-    expect(transitionChunk(chunk, C.Played, at)).toEqual({ status: C.Played, playedAt: at });
+    expect(transitionChunk(chunk, C.Played, at)).toEqual({
+      op: 'moveChunk',
+      id: 'k',
+      from: C.Playing,
+      patch: { status: C.Played, playedAt: at },
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log';
-import type { WriteOp } from '../../src/playback';
+import type { Delivery, DeliveryField, ListenerRecords } from '../../src/playback';
 import { DeliveryLog } from '../../src/web/delivery-log';
 import { audioOf } from '../support/audio';
 import { openTestDatabase, type TestDatabase } from '../support/db';
@@ -17,39 +17,37 @@ afterAll(async () => {
 
 it('writes a broadcast to many listeners as one statement per field, with each real time', async () => {
   const t = await startTestEngine(tdb.repository);
-  const { repository, writer } = t.engine;
+  const { listeners, writer } = t.engine;
   const r = await writer.create('c1', 'A');
   const chunk = await writer.addChunk(r.id, 0, { text: 'a', audio: audioOf(500) });
   const ids = Array.from({ length: 50 }, (_, i) => `conn-${i}`);
   for (const id of ids) {
-    await repository.apply({
-      op: 'upsertConnection',
-      connection: {
-        id,
-        campaignId: 'c1',
-        tokenId: id,
-        kind: 'PLAYER',
-        status: 'CONNECTED',
-        connectedAt: new Date(),
-        lastHeartbeat: new Date(),
-        disconnectedAt: null,
-      },
+    await listeners.opened({
+      id,
+      campaignId: 'c1',
+      tokenId: id,
+      kind: 'PLAYER',
+      status: 'CONNECTED',
+      connectedAt: new Date(),
+      lastHeartbeat: new Date(),
+      disconnectedAt: null,
     });
   }
-  const ops: WriteOp[] = [];
-  const counting = Object.create(repository) as typeof repository;
-  counting.apply = (op) => {
-    ops.push(op);
-    return repository.apply(op);
+  const ops: DeliveryField[] = [];
+  const counting: Pick<ListenerRecords, 'recordDeliveries'> = {
+    recordDeliveries: (field, deliveries) => {
+      ops.push(field);
+      return listeners.recordDeliveries(field, deliveries);
+    },
   };
-  const log = new DeliveryLog({ repository: counting, log: silentLogger, flushMs: 10_000 });
+  const log = new DeliveryLog({ records: counting, log: silentLogger, flushMs: 10_000 });
   const sent = new Date('2026-11-25T12:00:00.000Z');
   const acked = (i: number) => new Date(sent.getTime() + 100 + i);
   for (const id of ids) log.record('sentAt', id, chunk.id, sent);
   ids.forEach((id, i) => log.record('acknowledgedAt', id, chunk.id, acked(i)));
   expect(ops).toHaveLength(0);
   await log.flush();
-  expect(ops.map((o) => o.op)).toEqual(['recordDeliveries', 'recordDeliveries']);
+  expect(ops).toEqual(['sentAt', 'acknowledgedAt']);
   const rows = await tdb.db.prisma.connectionPlaybackState.findMany({ orderBy: { acknowledgedAt: 'asc' } });
   expect(rows).toHaveLength(50);
   expect(rows.every((row) => row.sentAt?.getTime() === sent.getTime())).toBe(true);
@@ -59,13 +57,14 @@ it('writes a broadcast to many listeners as one statement per field, with each r
 
 it('flushes by itself after its delay, and at once past the batch size', async () => {
   const t = await startTestEngine(tdb.repository);
-  const ops: WriteOp[] = [];
-  const counting = Object.create(t.engine.repository) as typeof t.engine.repository;
-  counting.apply = async (op) => {
-    ops.push(op);
+  const ops: { field: DeliveryField; deliveries: Delivery[] }[] = [];
+  const counting: Pick<ListenerRecords, 'recordDeliveries'> = {
+    recordDeliveries: async (field, deliveries) => {
+      ops.push({ field, deliveries });
+    },
   };
   const clock = new ManualClock();
-  const timed = new DeliveryLog({ repository: counting, log: silentLogger, clock, flushMs: 20 });
+  const timed = new DeliveryLog({ records: counting, log: silentLogger, clock, flushMs: 20 });
   timed.record('playedAt', 'k', 'c', new Date());
   clock.advance(19);
   timed.record('playedAt', 'k2', 'c', new Date()); // joins the waiting batch, does not restart the delay
@@ -73,13 +72,12 @@ it('flushes by itself after its delay, and at once past the batch size', async (
   clock.advance(1);
   expect(ops).toHaveLength(1);
   expect(ops[0]).toMatchObject({
-    op: 'recordDeliveries',
     field: 'playedAt',
     deliveries: [{ connectionId: 'k' }, { connectionId: 'k2' }],
   });
   expect(clock.pending).toBe(0);
   const sized = new DeliveryLog({
-    repository: counting,
+    records: counting,
     log: silentLogger,
     clock,
     flushMs: 60_000,

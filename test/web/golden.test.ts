@@ -31,6 +31,8 @@ const request: PlaybackRequest = {
   error: null,
   totalChunks: null,
   voice: null,
+  script: null,
+  scriptComplete: false,
   createdAt: new Date('2026-11-25T12:00:00.000Z'),
   startedAt: new Date('2026-11-25T12:00:01.250Z'),
   finishedAt: null,

@@ -5,7 +5,7 @@
  */
 import type { WebSocket } from 'ws';
 import type { TokenClaims } from '../../auth';
-import type { ConnectionStatus, DeliveryField, WriteOp } from '../../playback';
+import type { DeliveryField, ListenerRecords } from '../../playback';
 import type { WebContext } from '../context';
 import type { ErrorCode } from '../errors';
 import { findChunk } from '../lookup';
@@ -93,7 +93,7 @@ export class ClientConnection {
   readonly #registered: Promise<void>;
   #window = { start: 0, total: 0, bad: 0 };
   #lastHeartbeatWrite: number;
-  #endStatus: ConnectionStatus | null = null;
+  #endStatus: 'SUPERSEDED' | 'FAILED' | null = null;
   #closed = false;
   #resolveClosed: () => void = () => {};
   /** Settles once the socket is closed. */
@@ -124,27 +124,15 @@ export class ClientConnection {
     this.#writes = ctx.engine.campaigns
       .ensure(campaignId)
       .then(() =>
-        ctx.engine.repository.apply({
-          op: 'upsertConnection',
-          connection: {
-            id,
-            campaignId,
-            tokenId: this.supersedeKey,
-            kind: this.kind,
-            status: 'CONNECTED',
-            connectedAt: at,
-            lastHeartbeat: at,
-            disconnectedAt: null,
-          },
-        }),
-      )
-      .then(() =>
-        ctx.engine.repository.apply({
-          op: 'supersedeConnections',
+        ctx.engine.listeners.opened({
+          id,
           campaignId,
           tokenId: this.supersedeKey,
-          exceptId: id,
-          at,
+          kind: this.kind,
+          status: 'CONNECTED',
+          connectedAt: at,
+          lastHeartbeat: at,
+          disconnectedAt: null,
         }),
       )
       .catch((err: unknown) =>
@@ -250,12 +238,12 @@ export class ClientConnection {
     void this.#registered.then(() => this.#ctx.deliveries.record(field, this.id, chunkId, at));
   }
 
-  #write(op: WriteOp): void {
-    const repo = this.#ctx.engine.repository;
+  #write(what: string, write: (records: ListenerRecords) => Promise<void>): void {
+    const records = this.#ctx.engine.listeners;
     this.#writes = this.#writes
-      .then(() => repo.apply(op))
+      .then(() => write(records))
       .catch((err: unknown) =>
-        this.#ctx.log.warn({ err, op: op.op, connection: this.id }, 'connection write failed'),
+        this.#ctx.log.warn({ err, op: what, connection: this.id }, 'connection write failed'),
       );
   }
 
@@ -264,7 +252,7 @@ export class ClientConnection {
     const now = this.#ctx.clock.now();
     if (now - this.#lastHeartbeatWrite < this.#ctx.limits.heartbeatWriteIntervalMs) return;
     this.#lastHeartbeatWrite = now;
-    this.#write({ op: 'updateConnection', id: this.id, patch: { lastHeartbeat: new Date(now) } });
+    this.#write('heartbeat', (r) => r.heartbeat(this.id, new Date(now)));
   }
 
   #error(code: ErrorCode, message: string): void {
@@ -332,11 +320,8 @@ export class ClientConnection {
     this.#closed = true;
     const status = this.#endStatus ?? 'DISCONNECTED';
     if (status !== 'SUPERSEDED') {
-      this.#write({
-        op: 'updateConnection',
-        id: this.id,
-        patch: { status, disconnectedAt: new Date(this.#ctx.clock.now()) },
-      });
+      const at = new Date(this.#ctx.clock.now());
+      this.#write('closed', (r) => r.closed(this.id, status, at));
     }
     this.#hooks.onClosed(this);
     this.#resolveClosed();
