@@ -1,4 +1,9 @@
 import { PGlite } from '@electric-sql/pglite';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import pg from 'pg';
 
 /**
@@ -17,9 +22,42 @@ export interface SqlDriver {
   close(): Promise<void>;
 }
 
-/** Opens the embedded PGlite database in `dataDir` (created on first use). */
-export async function openPglite(dataDir: string | undefined): Promise<SqlDriver & { client: PGlite }> {
-  const client = dataDir ? new PGlite(dataDir) : new PGlite();
+/**
+ * PostgreSQL's buffer cache inside PGlite. PGlite's default is 128 MB; Bardcast's
+ * tables are small (request and chunk rows, not audio), and every page of the
+ * cache that gets touched stays resident in this process for good (WebAssembly
+ * memory never shrinks). 16 MB holds the working set many times over.
+ */
+export const PGLITE_SHARED_BUFFERS = '16MB';
+
+/** Options of {@link openPglite}. */
+export interface PgliteOptions {
+  /** PostgreSQL `shared_buffers` (default {@link PGLITE_SHARED_BUFFERS}). */
+  sharedBuffers?: string;
+}
+
+/**
+ * Opens the embedded PGlite database in `dataDir` (created on first use), or
+ * in memory when `dataDir` is undefined.
+ *
+ * A new data directory is created by {@link initPgliteDataDir} in a child
+ * process: PGlite's initdb runs a second Postgres instance and grows this
+ * process's WebAssembly memory to ~650 MB that is never given back, while
+ * reopening an existing directory needs a fraction of that.
+ */
+export async function openPglite(
+  dataDir: string | undefined,
+  options: PgliteOptions = {},
+): Promise<SqlDriver & { client: PGlite }> {
+  const startParams = [
+    ...PGlite.defaultStartParams,
+    '-c',
+    `shared_buffers=${options.sharedBuffers ?? PGLITE_SHARED_BUFFERS}`,
+  ];
+  if (dataDir && !existsSync(path.join(dataDir, 'PG_VERSION')) && (await isEmptyOrMissing(dataDir))) {
+    await initPgliteDataDir(dataDir);
+  }
+  const client = dataDir ? new PGlite(dataDir, { startParams }) : new PGlite({ startParams });
   await client.waitReady;
   const conn = {
     exec: async (sql: string) => {
@@ -38,6 +76,73 @@ export async function openPglite(dataDir: string | undefined): Promise<SqlDriver
       if (!client.closed) await client.close();
     },
   };
+}
+
+/** Thrown when a new PGlite data directory could not be created. */
+export class PgliteInitError extends Error {
+  override readonly name = 'PgliteInitError';
+}
+
+/** The initdb child: plain CommonJS, so it runs the same under tsx and from compiled output. */
+const INITDB_SOURCE = String.raw`
+const { PGlite } = require(process.argv[1]);
+const db = new PGlite(process.argv[2]);
+db.waitReady
+  .then(() => db.close())
+  .then(
+    () => process.exit(0),
+    (error) => {
+      process.stderr.write(String((error && error.stack) || error));
+      process.exit(1);
+    },
+  );
+`;
+
+/**
+ * Creates a PGlite data directory at `dataDir` (which must be missing or
+ * empty) by running initdb in a short-lived child process. The child writes
+ * into a sibling directory that is renamed into place only once complete, so
+ * a crash half-way leaves nothing that looks like a database.
+ */
+export async function initPgliteDataDir(dataDir: string): Promise<void> {
+  const staging = `${dataDir}.initdb-${process.pid}`;
+  try {
+    await rm(staging, { recursive: true, force: true });
+    const code = await runInitdbChild(staging);
+    if (code.exit !== 0 || !existsSync(path.join(staging, 'PG_VERSION'))) {
+      throw new Error(`initdb exited: ${code.exit}${code.stderr ? `: ${code.stderr.trim()}` : ''}`);
+    }
+    if (existsSync(dataDir)) await rmdir(dataDir);
+    await rename(staging, dataDir);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new PgliteInitError(`could not create the database in ${dataDir}: ${reason}`, { cause: error });
+  } finally {
+    await rm(staging, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+async function runInitdbChild(dir: string): Promise<{ exit: number | string; stderr: string }> {
+  const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const child = spawn(process.execPath, ['-e', INITDB_SOURCE, '--', pglite, dir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+  const exit = await new Promise<number | string>((resolve) => {
+    child.once('error', (error) => resolve(error.message));
+    child.once('exit', (c, signal) => resolve(c ?? signal ?? 'unknown'));
+  });
+  return { exit, stderr };
+}
+
+async function isEmptyOrMissing(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw error;
+  }
 }
 
 /** Connects a pg Pool to a PostgreSQL server. */

