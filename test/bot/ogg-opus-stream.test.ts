@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../support/manual-clock';
 import { scanOggOpus } from '../../src/media';
 import { InvalidChunkAudioError, OggOpusJoiner, readOpusChunk, RequestFeed } from '../../src/bot/voice';
 import { silentLogger } from '../../src/log';
@@ -73,14 +74,20 @@ describe('OggOpusJoiner (one continuous stream per request)', () => {
 });
 
 describe('RequestFeed (pages as the player reads)', () => {
-  const chunkOf = (seq: number): AudioChunk => ({ id: `k${seq}`, sequenceNumber: seq }) as AudioChunk;
+  // 2500 ms of playable audio is 126 packets (2520 ms with pre-skip and padding); with the station
+  // counting those 2520 ms per chunk and no player lead, the feed keeps every packet.
+  const chunkOf = (seq: number): AudioChunk =>
+    ({ id: `k${seq}`, sequenceNumber: seq, durationMs: packetCount(2500) * 20 }) as AudioChunk;
+  const clock = new ManualClock();
 
   it('a long request queued whole is paged as it is read, not all at once, and reads out complete and in order', async () => {
     const count = 40;
     const feed = new RequestFeed({
       requestId: 'r',
       startIndex: 0,
-      offsetMs: 0,
+      startsAt: clock.now(),
+      clock,
+      leadMs: 0,
       load: (chunk) => Promise.resolve(oggOpusOf(2500, chunk.sequenceNumber + 1)),
       log: silentLogger,
     });

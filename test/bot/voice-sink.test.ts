@@ -64,10 +64,13 @@ describe('voice sink: gapless playback of a request', () => {
     await say([1000, 1500, 700]);
     const player = h.adapter.player();
     expect(player.calls).toEqual([`${at(0)} play`]);
+    // The first chunk starts two packets in (the player sends ~30 ms after the page is written),
+    // the others one: the previous chunk's pre-skip and padding ran 20 ms past the station's count.
+    // So every chunk leaves on the station clock.
     const expected = [
-      ...range(1, 0, packetCount(1000)),
-      ...range(1, 0, packetCount(1500)),
-      ...range(1, 0, packetCount(700)),
+      ...range(1, 2, packetCount(1000)),
+      ...range(1, 1, packetCount(1500)),
+      ...range(1, 1, packetCount(700)),
     ];
     // Still inside chunk 0: chunks 1 and 2 are already in the stream the player reads.
     h.t.clock.advance(999);
@@ -83,10 +86,13 @@ describe('voice sink: gapless playback of a request', () => {
   it('appends a chunk that arrives while the request is on air (underrun waits, no new resource)', async () => {
     await join();
     const n = await say([1000], false);
+    await tagsEventually(resource(), range(1, 2, packetCount(1000))); // read from disk before time moves on
     await advance(h.t.clock, 1500, 250); // chunk 0 over; the station waits for chunk 1
     await n.addChunk(800);
     await n.complete();
-    await tagsEventually(resource(), [...range(1, 0, packetCount(1000)), ...range(1, 0, packetCount(800))]);
+    // Chunk 1 started on the station at its arrival; the player sends it 20–40 ms later, so it
+    // starts 30 ms in (packet 2).
+    await tagsEventually(resource(), [...range(1, 2, packetCount(1000)), ...range(1, 2, packetCount(800))]);
     expect(h.adapter.player().calls).toEqual([`${at(0)} play`]);
   });
 
@@ -99,7 +105,7 @@ describe('voice sink: gapless playback of a request', () => {
     h.adapter.player().drained();
     await advance(h.t.clock, 500 + 400, 100);
     expect(station.now()?.request.text).toBe('words');
-    await tagsEventually(resource(), [...range(2, 0, packetCount(500)), ...range(2, 0, packetCount(500))]);
+    await tagsEventually(resource(), [...range(2, 2, packetCount(500)), ...range(2, 1, packetCount(500))]);
     expect(get).toHaveBeenCalledTimes(2);
   });
 });
@@ -143,8 +149,9 @@ describe('voice sink follows the station at once', () => {
     expect(player.calls).toEqual([`${at(0)} play`, `${at(930)} play`]);
     await advance(h.t.clock, 470 + 400 + 1000, 100); // B ends at 1400, C starts at 1800; B never drains
     expect(player.calls).toEqual([`${at(0)} play`, `${at(930)} play`, `${at(2800)} play`]);
-    // C starts from its first word, a drain timeout behind the station: words are not dropped.
-    await tagsEventually(resource(), range(3, 0, packetCount(3000)));
+    // C starts from its first word (only the lead, as always), a drain timeout behind the
+    // station: held words are not dropped.
+    await tagsEventually(resource(), range(3, 2, packetCount(3000)));
   });
 });
 
@@ -153,8 +160,9 @@ describe('voice sink: joining mid-request, idle leave, restart', () => {
     await say([1000, 2000]);
     h.t.clock.advance(1500); // chunk 1, 500 ms in
     await join();
-    // 500 ms + 312 pre-skip samples = 24312 samples: the first 25 packets of chunk 1 are behind us.
-    await tagsEventually(resource(), range(1, 25, packetCount(2000)));
+    // 500 ms in, and its first packet leaves ~30 ms later: 530 ms + 312 pre-skip samples = 25752
+    // samples, nearest packet boundary 27.
+    await tagsEventually(resource(), range(1, 27, packetCount(2000)));
   });
 
   it('starts a request that began during a reconnect once the connection is Ready again', async () => {
@@ -165,8 +173,8 @@ describe('voice sink: joining mid-request, idle leave, restart', () => {
     expect(h.adapter.player().calls).toEqual([]);
     h.t.clock.advance(400);
     conn.ready();
-    // 400 ms + 312 pre-skip samples = 19512: 20 whole packets are behind.
-    await tagsEventually(resource(), range(1, 20, packetCount(1000)));
+    // 400 ms + ~30 ms until the player sends + 312 pre-skip samples = 20952: packet 22 is nearest.
+    await tagsEventually(resource(), range(1, 22, packetCount(1000)));
     expect(h.adapter.player().calls).toEqual([`${at(400)} play`]);
   });
 
@@ -240,7 +248,7 @@ describe('voice sink: joining mid-request, idle leave, restart', () => {
       expect(recovered?.chunkIndex).toBe(1);
       await settle();
       await vi.waitFor(async () =>
-        expect(await adapter.resources[0]?.tags()).toEqual(range(1, 0, packetCount(1000))),
+        expect(await adapter.resources[0]?.tags()).toEqual(range(1, 2, packetCount(1000))),
       );
       voice.close();
     } finally {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import {
   AudioPlayer,
+  AudioPlayerStatus,
   AudioResource,
   NoSubscriberBehavior,
   StreamType,
@@ -152,12 +153,32 @@ function toPort(state: VoiceConnectionState): ConnectionState {
     : { status: state.status, reason: state.reason };
 }
 
-/** An AudioPlayer behind the port. */
+/**
+ * An AudioPlayer behind the port.
+ *
+ * The player reads a packet on one 20 ms cycle and has each connection send
+ * it on the next (`prepareAudioPacket`, then `dispatchAudio`). When it goes
+ * Idle between the two (stop, skip, the end of a resource) it leaves the
+ * cycle with that packet still prepared in the connection, and the next
+ * `play` — maybe seconds later — sends it first: a stale frame of the
+ * previous narration. So on every transition to Idle the prepared packet is
+ * sent at once (it was due within 20 ms anyway) and the speaking flag that
+ * sending raises is lowered again.
+ */
 class DiscordPlayer extends EventEmitter<PlayerEvents> implements AudioPlayerPort {
   constructor(readonly player: AudioPlayer) {
     super();
-    player.on('stateChange', (o, n) => this.emit('stateChange', o as PlayerState, n as PlayerState));
+    player.on('stateChange', (o, n) => {
+      if (n.status === AudioPlayerStatus.Idle && o.status !== AudioPlayerStatus.Idle) this.#sendPrepared();
+      this.emit('stateChange', o as PlayerState, n as PlayerState);
+    });
     player.on('error', (err) => this.emit('error', err));
+  }
+
+  #sendPrepared(): void {
+    for (const connection of this.player.playable) {
+      if (connection.dispatchAudio()) connection.setSpeaking(false);
+    }
   }
 
   get state(): PlayerState {

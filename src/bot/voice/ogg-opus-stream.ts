@@ -63,7 +63,10 @@ const VENDOR = Buffer.from('bardcast');
 
 /** Options for {@link OggOpusJoiner.append}. */
 export interface AppendOptions {
-  /** Late start: drop the packets that end before this many playable ms into the chunk. */
+  /**
+   * Late start: drop packets so the first one kept starts as near as possible
+   * to this many playable ms into the chunk (the pre-skip counts as before 0).
+   */
   skipMs?: number;
 }
 
@@ -140,7 +143,8 @@ export class OggOpusJoiner {
       const p = packet.data;
       const n = opusPacketInfo(p).samples;
       if (dropUntil > 0) {
-        if (dropped + n <= dropUntil) {
+        // Keep the packet whose start is nearest the target (not the first to end after it).
+        if (dropped + n / 2 <= dropUntil) {
           dropped += n;
           continue;
         }

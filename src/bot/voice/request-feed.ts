@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { Clock } from '../../clock';
 import { AUDIO_DEBUG, type Logger } from '../../log';
 import type { AudioChunk } from '../../playback';
 import { OggOpusJoiner, type AppendCounts } from './ogg-opus-stream';
@@ -56,8 +57,14 @@ export interface RequestFeedOptions {
   requestId: string;
   /** Sequence number of the first chunk to air. */
   startIndex: number;
-  /** Milliseconds into that chunk (late start after a (re)join). */
-  offsetMs: number;
+  /** Station clock time at which that chunk starts (in the past for a late start after a (re)join). */
+  startsAt: number;
+  clock: Clock;
+  /**
+   * From writing a packet into a stream the player has run dry of to Discord
+   * receiving it (default {@link PLAYER_LEAD_MS}).
+   */
+  leadMs?: number;
   /** Reads a chunk's Ogg Opus bytes (prefetched when possible). */
   load(chunk: AudioChunk): Promise<Buffer>;
   log: Logger;
@@ -68,9 +75,22 @@ export interface RequestFeedOptions {
 /** A chunk queued for the stream, with its bytes once loaded. */
 interface Pending {
   chunk: AudioChunk;
-  skipMs: number;
   bytes: Buffer | null;
   error: unknown;
+}
+
+/**
+ * From paging a packet into a stream the player has run dry of to Discord
+ * receiving it: the player reads on its next 20 ms cycle (a new request's
+ * first page arrives after the `play` cycle, on the page scheduler's turn)
+ * and sends on the one after: 20–40 ms, 30 in the middle.
+ */
+export const PLAYER_LEAD_MS = 30;
+
+/** A paged chunk and the station time it starts at. */
+interface Placed {
+  seq: number;
+  startsAt: number;
 }
 
 /** A few pages: enough to keep the demuxer busy, little enough that nothing is paged long before it airs. */
@@ -84,6 +104,15 @@ const STREAM_HIGH_WATER_MARK = 8 * 1024;
  * page (about a second of audio) per step on the {@link PageScheduler}: a
  * request starting, or a long request queued whole, costs the event loop
  * well under a millisecond at a time.
+ *
+ * The stream follows the station clock, not its own packet count: the player
+ * sends one 20 ms packet per cycle, and a chunk's packets last longer than
+ * the station counts it (the Opus pre-skip and the last packet's padding), so
+ * a plain concatenation falls ~20 ms behind per sentence. Each chunk is
+ * therefore cut in at the packet nearest to where the station is when that
+ * packet will leave: `leaveAt` tracks when the next paged packet is sent, and
+ * the chunk starts `leaveAt − startsAt` into its audio. The error stays within
+ * half a packet plus the player's cycle jitter, with no drift.
  */
 export class RequestFeed {
   readonly requestId: string;
@@ -95,8 +124,16 @@ export class RequestFeed {
   /** The chunk being paged and its remaining pages. */
   #current: { chunk: AudioChunk; pages: Generator<Buffer, AppendCounts, void> } | null = null;
   #nextSeq: number;
-  #firstOffsetMs: number;
   #written: number[] = [];
+  readonly #leadMs: number;
+  /** Station start of the next chunk to page, as projected (the end of the previous one). */
+  #nextStartsAt: number;
+  /** Station starts announced by the station for chunks not yet paged (after an underrun). */
+  readonly #announced = new Map<number, number>();
+  readonly #placed: Placed[] = [];
+  /** Clock time at which the next paged packet will be sent; null before the first. */
+  #leaveAt: number | null = null;
+  #pausedAt: number | null = null;
   /** The stream asked for more and has not been refused since. */
   #wanted = false;
   /** A step is on the scheduler. */
@@ -111,7 +148,8 @@ export class RequestFeed {
     this.#options = options;
     this.#scheduler = options.scheduler ?? defaultPageScheduler;
     this.#nextSeq = options.startIndex;
-    this.#firstOffsetMs = options.offsetMs;
+    this.#leadMs = options.leadMs ?? PLAYER_LEAD_MS;
+    this.#nextStartsAt = options.startsAt;
     this.stream = new Readable({
       highWaterMark: STREAM_HIGH_WATER_MARK,
       read: () => {
@@ -142,8 +180,7 @@ export class RequestFeed {
     if (this.#finished || this.#destroyed) return;
     for (let chunk = chunks[this.#nextSeq]; chunk; chunk = chunks[this.#nextSeq]) {
       this.#nextSeq++;
-      const pending: Pending = { chunk, skipMs: this.#firstOffsetMs, bytes: null, error: null };
-      this.#firstOffsetMs = 0;
+      const pending: Pending = { chunk, bytes: null, error: null };
       this.#queue.push(pending);
       this.#options.load(chunk).then(
         (bytes) => {
@@ -156,6 +193,38 @@ export class RequestFeed {
         },
       );
     }
+  }
+
+  /**
+   * The station started chunk `seq` at `startsAt`. Usually what was
+   * projected; after an underrun or a resume it moves the chunks after it.
+   */
+  chunkStarted(seq: number, startsAt: number): void {
+    const last = this.#placed.at(-1);
+    if (!last || seq > last.seq) {
+      this.#announced.set(seq, startsAt);
+      return;
+    }
+    const i = this.#placed.findIndex((p) => p.seq === seq);
+    if (i < 0) return;
+    const delta = startsAt - (this.#placed[i] as Placed).startsAt;
+    this.#placed.splice(0, i); // earlier chunks are over
+    if (delta === 0) return;
+    for (const p of this.#placed) p.startsAt += delta;
+    this.#nextStartsAt += delta;
+  }
+
+  /** The player paused (station paused, or held behind the previous request's tail). */
+  pause(at: number = this.#options.clock.now()): void {
+    this.#pausedAt ??= at;
+  }
+
+  /** The player plays again: what was buffered leaves that much later. */
+  resume(at: number = this.#options.clock.now()): void {
+    const since = this.#pausedAt;
+    if (since === null) return;
+    this.#pausedAt = null;
+    if (this.#leaveAt !== null && this.#leaveAt > since) this.#leaveAt += at - since;
   }
 
   /** No more chunks: the stream ends after those already queued (the player drains it). */
@@ -219,7 +288,7 @@ export class RequestFeed {
       } else {
         this.#current = {
           chunk: head.chunk,
-          pages: this.#joiner.pages(head.bytes as Buffer, { skipMs: head.skipMs }),
+          pages: this.#joiner.pages(head.bytes as Buffer, { skipMs: this.#place(head.chunk) }),
         };
       }
     }
@@ -229,6 +298,7 @@ export class RequestFeed {
         const r = current.pages.next();
         if (r.done) {
           this.#current = null;
+          this.#leaveAt = (this.#leaveAt ?? 0) + r.value.samples / 48;
           this.#written.push(current.chunk.sequenceNumber);
         } else {
           this.#wanted = this.stream.push(r.value);
@@ -243,6 +313,22 @@ export class RequestFeed {
     if (!more) this.#stepQueued = false;
     return more;
   };
+
+  /**
+   * Where `chunk` starts on the station, and so how far into it the next
+   * packet to leave must be (ms; negative: not yet there, nothing dropped).
+   */
+  #place(chunk: AudioChunk): number {
+    const seq = chunk.sequenceNumber;
+    const startsAt = this.#announced.get(seq) ?? this.#nextStartsAt;
+    this.#announced.delete(seq);
+    this.#nextStartsAt = startsAt + chunk.durationMs;
+    this.#placed.push({ seq, startsAt });
+    // A stream that ran dry (first chunk, underrun): the player sends what is paged now a lead later.
+    const earliest = (this.#pausedAt ?? this.#options.clock.now()) + this.#leadMs;
+    if (this.#leaveAt === null || this.#leaveAt < earliest) this.#leaveAt = earliest;
+    return this.#leaveAt - startsAt;
+  }
 
   /** One unreadable chunk costs its sentence, not the whole request. */
   #skipped(chunk: AudioChunk, err: unknown): void {

@@ -119,7 +119,10 @@ export class StationSink extends EventEmitter<StationSinkEvents> {
     const now = this.#o.station.now();
     if (!now?.chunk) return;
     this.#start(now.request.id, now.chunkIndex, now.offsetMs);
-    if (now.paused) this.#o.player.pause();
+    if (now.paused) {
+      this.#o.player.pause();
+      this.feed?.pause();
+    }
   }
 
   /** The campaign's idle timeout changed: re-arm with the new value. */
@@ -158,6 +161,7 @@ export class StationSink extends EventEmitter<StationSinkEvents> {
     if (this.#disposed || !this.#o.isConnected()) return;
     const feed = this.#feedFor(requestId);
     if (feed) {
+      feed.chunkStarted(seq, startsAt);
       this.#pump(feed);
       return;
     }
@@ -182,8 +186,13 @@ export class StationSink extends EventEmitter<StationSinkEvents> {
   }
 
   #onStationState(from: StationStatus, to: StationStatus): void {
-    if (to === StationStatus.Paused && from !== StationStatus.Paused) this.#o.player.pause();
-    else if (from === StationStatus.Paused && to !== StationStatus.Paused) this.#o.player.unpause();
+    if (to === StationStatus.Paused && from !== StationStatus.Paused) {
+      this.#o.player.pause();
+      this.feed?.pause();
+    } else if (from === StationStatus.Paused && to !== StationStatus.Paused) {
+      this.#o.player.unpause();
+      this.feed?.resume();
+    }
   }
 
   readonly #onPlayerState = (_old: PlayerState, next: PlayerState): void => {
@@ -212,7 +221,8 @@ export class StationSink extends EventEmitter<StationSinkEvents> {
     const feed = new RequestFeed({
       requestId,
       startIndex,
-      offsetMs,
+      startsAt: this.#o.clock.now() - offsetMs,
+      clock: this.#o.clock,
       load: (chunk) => this.#load(chunk),
       log: this.#log,
     });
@@ -226,6 +236,7 @@ export class StationSink extends EventEmitter<StationSinkEvents> {
       if (!s.resource.ended && this.#o.player.state.status !== AudioPlayerStatus.Idle) {
         // Let the previous request's last words finish; the inter-request gap usually covers them.
         s.next?.feed.destroy();
+        next.feed.pause(); // held: the player reads it only once the tail is out
         this.state = { ...s, next };
         this.#armDrainTimer();
         return;
@@ -238,6 +249,7 @@ export class StationSink extends EventEmitter<StationSinkEvents> {
   #play(p: Playing): void {
     this.#clearDrainTimer();
     this.state = { status: SinkStatus.Airing, feed: p.feed, resource: p.resource };
+    p.feed.resume();
     this.#o.player.play(p.resource);
   }
 
