@@ -5,6 +5,7 @@
  * the bottom, typed by the schemas (the golden tests pin their JSON).
  */
 import { z } from 'zod';
+import type { TokenRole } from '../auth';
 import type { AudioChunk, EndReason, PlaybackRequest } from '../playback';
 import type { ErrorCode } from './errors';
 import { campaignIdSchema, describeIssue, uuidSchema } from './schemas';
@@ -81,12 +82,19 @@ export function parseClientMessage(data: Buffer | string, isBinary: boolean, max
 
 // ── Server → client ──────────────────────────────────────────────────────
 
+/**
+ * Who a message is serialised for. DESIGN.md rule 7: a player sees a
+ * narration's text only as it airs (never the DM's prompt, never what is
+ * still queued); the DM sees everything.
+ */
+export type Viewer = TokenRole;
+
 const id = z.string();
 
-/** `RequestSummary` (HTTP queue and `playback_queue_updated`). */
+/** `RequestSummary` (HTTP queue and `playback_queue_updated`); `text` is null for players. */
 export const requestSummarySchema = z.object({
   request_id: id,
-  text: z.string(),
+  text: z.string().nullable(),
   mode: z.string(),
   status: z.string(),
   generation: z.string(),
@@ -97,13 +105,13 @@ export const requestSummarySchema = z.object({
 });
 export type RequestSummary = z.infer<typeof requestSummarySchema>;
 
-/** One entry of `station_schedule`. */
+/** One entry of `station_schedule`; for players `text` is null until the chunk airs. */
 export const scheduleEntrySchema = z.object({
   request_id: id,
   chunk_id: id,
   sequence_number: z.number().int(),
   url: z.string(),
-  text: z.string(),
+  text: z.string().nullable(),
   starts_at: z.number(),
   duration_sec: z.number(),
 });
@@ -115,6 +123,7 @@ export const serverMessageSchemas = {
     type: z.literal('connection_registered'),
     connection_id: id,
     server_time: z.number(),
+    role: z.enum(['player', 'dm']),
   }),
   audio_stream_started: z.object({
     type: z.literal('audio_stream_started'),
@@ -200,8 +209,29 @@ export const streamUrl = (requestId: string, positionSec: number): string =>
 export function connectionRegistered(
   connectionId: string,
   serverTime: number,
+  role: Viewer,
 ): ServerMessageOf<'connection_registered'> {
-  return { type: 'connection_registered', connection_id: connectionId, server_time: serverTime };
+  return { type: 'connection_registered', connection_id: connectionId, server_time: serverTime, role };
+}
+
+/**
+ * What a viewer may read of a request on air: the DM its whole text (the
+ * prompt, for `narrate`); a player the sentences spoken so far, up to and
+ * including the one on air (`chunks[0..onAirIndex]`), never the prompt.
+ */
+export function onAirText(
+  viewer: Viewer,
+  request: PlaybackRequest,
+  chunks: readonly (AudioChunk | undefined)[],
+  onAirIndex: number,
+): string {
+  if (viewer === 'dm') return request.text;
+  const spoken: string[] = [];
+  for (let i = 0; i <= onAirIndex && i < chunks.length; i++) {
+    const chunk = chunks[i];
+    if (chunk) spoken.push(chunk.text);
+  }
+  return spoken.join(' ');
 }
 
 /** Input of {@link audioStreamStarted}. */
@@ -213,6 +243,8 @@ export interface StreamStartedInput {
   /** Milliseconds into the request right now. */
   positionMs: number;
   chunkIds: string[];
+  /** The request's text as this viewer may read it ({@link onAirText}). */
+  text: string;
 }
 
 export function audioStreamStarted(input: StreamStartedInput): ServerMessageOf<'audio_stream_started'> {
@@ -226,7 +258,7 @@ export function audioStreamStarted(input: StreamStartedInput): ServerMessageOf<'
     position_sec: position,
     is_late_join: position > 0,
     chunk_ids: input.chunkIds,
-    text: input.request.text,
+    text: input.text,
   };
 }
 
@@ -257,13 +289,18 @@ export interface ScheduledChunk {
   startsAt: number;
 }
 
-export function scheduleEntry(e: ScheduledChunk): ScheduleEntryWire {
+/**
+ * One schedule entry. A player reads a chunk's text only once it airs
+ * (`startsAt <= serverTime`); the station re-sends the schedule as each
+ * chunk starts, which reveals the next sentence.
+ */
+export function scheduleEntry(e: ScheduledChunk, viewer: Viewer, serverTime: number): ScheduleEntryWire {
   return {
     request_id: e.request.id,
     chunk_id: e.chunk.id,
     sequence_number: e.chunk.sequenceNumber,
     url: chunkUrl(e.chunk.id),
-    text: e.chunk.text,
+    text: viewer === 'dm' || e.startsAt <= serverTime ? e.chunk.text : null,
     starts_at: e.startsAt,
     duration_sec: toSecFine(e.chunk.durationMs),
   };
@@ -274,13 +311,14 @@ export function stationSchedule(
   serverTime: number,
   paused: boolean,
   entries: readonly ScheduledChunk[],
+  viewer: Viewer,
 ): ServerMessageOf<'station_schedule'> {
   return {
     type: 'station_schedule',
     campaign_id: campaignId,
     server_time: serverTime,
     paused,
-    entries: entries.map(scheduleEntry),
+    entries: entries.map((e) => scheduleEntry(e, viewer, serverTime)),
   };
 }
 
@@ -329,11 +367,19 @@ export function errorMessage(code: ErrorCode, message: string): ServerMessageOf<
   return { type: 'error', code, message };
 }
 
-/** `RequestSummary` of a request; `readyChunks` = chunks stored so far. */
-export function requestSummary(request: PlaybackRequest, readyChunks: number): RequestSummary {
+/**
+ * `RequestSummary` of a request; `readyChunks` = chunks stored so far. A
+ * player gets its kind (`mode`) and length, not its text (as Discord's
+ * `/queue`): a queued narration is a spoiler, and the DM's prompt always is.
+ */
+export function requestSummary(
+  request: PlaybackRequest,
+  readyChunks: number,
+  viewer: Viewer,
+): RequestSummary {
   return {
     request_id: request.id,
-    text: request.text,
+    text: viewer === 'dm' ? request.text : null,
     mode: request.mode,
     status: request.status,
     generation: request.generation,

@@ -12,14 +12,21 @@ import {
   type Station,
 } from '../playback';
 import type { Logger } from '../log';
-import { requestSummary, toSec, type QueueView, type RequestSummary } from './protocol';
 import { readHistory, recentHistoryOf } from './recent-history';
+import {
+  onAirText,
+  requestSummary,
+  toSec,
+  type QueueView,
+  type RequestSummary,
+  type Viewer,
+} from './protocol';
 
 const stored = (chunks: (AudioChunk | undefined)[]): AudioChunk[] =>
   chunks.filter((c): c is AudioChunk => !!c);
 
-/** The station's queue: the request on air (or paused on air) and the ones waiting. */
-export function queueView(station: Station | undefined): QueueView {
+/** The station's queue as `viewer` may see it: the request on air (or paused on air) and the ones waiting. */
+export function queueView(station: Station | undefined, viewer: Viewer): QueueView {
   if (!station) return { current: null, pending: [] };
   let current: QueueView['current'] = null;
   const pending: RequestSummary[] = [];
@@ -32,7 +39,7 @@ export function queueView(station: Station | undefined): QueueView {
         playedCount: chunks.filter((c) => c.status === ChunkStatus.Played).length,
       };
     } else {
-      pending.push(requestSummary(entry.request, chunks.length));
+      pending.push(requestSummary(entry.request, chunks.length, viewer));
     }
   }
   return { current, pending };
@@ -52,6 +59,8 @@ export interface OnAirView {
   chunk: AudioChunk | null;
   /** Milliseconds into {@link chunk}. */
   chunkOffsetMs: number;
+  /** Index of the last chunk that aired or is airing (-1: none yet); waiting for a chunk, it has not aired. */
+  spokenIndex: number;
   paused: boolean;
 }
 
@@ -68,7 +77,8 @@ export function onAirView(station: Station | undefined): OnAirView | null {
     chunk = entry.chunks[now.chunkIndex - 1] ?? null;
     chunkOffsetMs = chunk?.durationMs ?? 0;
   }
-  return { entry, positionMs: now.positionSec * 1000, chunk, chunkOffsetMs, paused: now.paused };
+  const spokenIndex = now.underrun ? now.chunkIndex - 1 : now.chunkIndex;
+  return { entry, positionMs: now.positionSec * 1000, chunk, chunkOffsetMs, spokenIndex, paused: now.paused };
 }
 
 /** Body of `GET /api/campaigns/{id}/audio/queue`. */
@@ -78,6 +88,7 @@ export interface QueueSnapshot {
   paused: boolean;
   now_playing: {
     request_id: string;
+    /** DM: the request's text; player: the sentences spoken so far ({@link onAirText}). */
     text: string;
     chunk_id: string;
     sequence_number: number;
@@ -88,17 +99,18 @@ export interface QueueSnapshot {
   history: RequestSummary[];
 }
 
-/** The HTTP queue snapshot; history comes from memory when storage can't answer. */
+/** The HTTP queue snapshot as `viewer` may see it; history comes from memory when storage can't answer. */
 export async function queueSnapshot(
   engine: PlaybackEngine,
   campaignId: string,
   serverTime: number,
   historyLimit: number,
   log: Logger,
+  viewer: Viewer,
 ): Promise<QueueSnapshot> {
   const station = engine.stations.peek(campaignId);
   const air = onAirView(station);
-  const view = queueView(station);
+  const view = queueView(station, viewer);
   return {
     campaign_id: campaignId,
     server_time: serverTime,
@@ -107,7 +119,7 @@ export async function queueSnapshot(
       air && air.chunk
         ? {
             request_id: air.entry.request.id,
-            text: air.entry.request.text,
+            text: onAirText(viewer, air.entry.request, air.entry.chunks, air.spokenIndex),
             chunk_id: air.chunk.id,
             sequence_number: air.chunk.sequenceNumber,
             position_sec: toSec(air.chunkOffsetMs),
@@ -115,7 +127,7 @@ export async function queueSnapshot(
           }
         : null,
     pending: view.pending,
-    history: await history(engine, campaignId, historyLimit, log),
+    history: await history(engine, campaignId, historyLimit, log, viewer),
   };
 }
 
@@ -124,10 +136,11 @@ async function history(
   campaignId: string,
   limit: number,
   log: Logger,
+  viewer: Viewer,
 ): Promise<RequestSummary[]> {
   const memory = recentHistoryOf(engine.stations, limit);
   const { items, source } = await readHistory(engine.repository, memory, campaignId, limit);
   if (source === 'memory')
     log.debug({ campaign: campaignId }, 'queue history from memory (database unavailable)');
-  return items.map((i) => requestSummary(i.request, i.chunkCount));
+  return items.map((i) => requestSummary(i.request, i.chunkCount, viewer));
 }

@@ -166,6 +166,60 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
     }
   });
 
+  it('shows a player no text before it airs: queued narrations by kind and length, sentences as they air', async () => {
+    await api.reset();
+    const page = await listenerPage();
+    await tapToStart(page);
+    // Every 50 ms: what the page shows, and when (station time).
+    await page.evaluate(() => {
+      const w = window as unknown as {
+        __shown: { at: number; text: string }[];
+        __starts: Record<string, number>;
+      };
+      w.__shown = [];
+      w.__starts = {};
+      setInterval(() => {
+        const h = window.__bardcast!;
+        w.__shown.push({ at: h.serverNow(), text: document.body.innerText });
+        for (const c of h.scheduled) w.__starts[c.chunk_id] = c.starts_at;
+      }, 50);
+    });
+    const sentences = ['The bridge sways.', 'A rope snaps somewhere below.', 'The ferryman smiles.'];
+    const first = await api.narrate(sentences.join(' '));
+    const secret = 'The ferryman is a ghost.';
+    const second = await api.narrate(secret);
+    await page.waitForFunction(
+      (id) =>
+        document.querySelector(`[data-request-id="${id}"]`)?.textContent?.includes('Read-aloud · 1 sentence'),
+      second,
+      { timeout: 15_000 },
+    );
+    await waitForSignal(page, second, SIGNAL, 60_000);
+    await page.waitForFunction((s) => document.body.innerText.includes(s), secret, { timeout: 5_000 });
+    const { shown, starts, captions } = await page.evaluate(() => {
+      const w = window as unknown as {
+        __shown: { at: number; text: string }[];
+        __starts: Record<string, number>;
+      };
+      return { shown: w.__shown, starts: w.__starts, captions: window.__bardcast!.captions };
+    });
+    // When each text first appeared on the page vs. when its chunk went on air (station
+    // time): never before, give or take the page's clock estimate and one 50 ms sample.
+    const schedule = await api.queue();
+    expect(schedule.history.some((r) => r.request_id === first)).toBe(true);
+    for (const text of [...sentences.slice(1), secret]) {
+      const firstShown = shown.find((s) => s.text.includes(text));
+      const chunkId = captions.find((c) => c.text === text)?.chunk_id;
+      const airedAt = chunkId === undefined ? undefined : starts[chunkId];
+      expect(firstShown, text).toBeDefined();
+      expect(airedAt, text).toBeDefined();
+      console.log(
+        `[browser] "${text}" first on the page ${(firstShown!.at - airedAt!).toFixed(0)} ms after its chunk went on air`,
+      );
+      expect(firstShown!.at).toBeGreaterThan(airedAt! - 100);
+    }
+  });
+
   it('a second tab on the same link, opened mid-request, plays at the station position', async () => {
     await api.reset();
     const first = await listenerPage();

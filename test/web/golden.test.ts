@@ -68,32 +68,79 @@ const pending: PlaybackRequest = {
   startedAt: null,
 };
 
-const messages: Record<keyof typeof p.serverMessageSchemas, p.ServerMessage> = {
-  connection_registered: p.connectionRegistered('0e1d2c3b-4a59-4687-a5b4-c3d2e1f00112', 1_795_003_200_000),
-  audio_stream_started: p.audioStreamStarted({
-    campaignId: 'c1',
-    request,
-    startedAt: request.startedAt!.getTime(),
-    positionMs: 3_456.7,
-    chunkIds: ['11111111-2222-4333-8444-555555555555', chunk.id],
-  }),
-  audio_chunk_ready: p.audioChunkReady(request, chunk),
-  station_schedule: p.stationSchedule('c1', 1_795_003_205_000, false, [
-    { request, chunk, startsAt: 1_795_003_203_840 },
-  ]),
-  playback_queue_updated: p.playbackQueueUpdated('c1', {
-    current: { request, chunkCount: 2, playedCount: 1 },
-    pending: [p.requestSummary(pending, 1)],
-  }),
-  audio_stream_stopped: p.audioStreamStopped('c1', request.id, 'skipped'),
-  heartbeat_ack: p.heartbeatAck(1_795_003_206_000, 1_795_003_205_990.5),
-  error: p.errorMessage('bad_request', 'The message is not valid JSON.'),
+const first: AudioChunk = {
+  ...chunk,
+  id: '11111111-2222-4333-8444-555555555555',
+  sequenceNumber: 0,
+  status: ChunkStatus.Played,
+  text: 'The tavern door creaks open.',
+};
+const next: AudioChunk = {
+  ...chunk,
+  id: '3c4d5e6f-7081-4923-a4b5-c6d7e8f90a1b',
+  sequenceNumber: 2,
+  text: 'She asks for the innkeeper by name.',
 };
 
+/** Every server message as a viewer gets it: the DM reads every text, a player only what aired. */
+function messagesFor(viewer: p.Viewer): Record<keyof typeof p.serverMessageSchemas, p.ServerMessage> {
+  return {
+    connection_registered: p.connectionRegistered(
+      '0e1d2c3b-4a59-4687-a5b4-c3d2e1f00112',
+      1_795_003_200_000,
+      viewer,
+    ),
+    audio_stream_started: p.audioStreamStarted({
+      campaignId: 'c1',
+      request,
+      startedAt: request.startedAt!.getTime(),
+      positionMs: 3_456.7,
+      chunkIds: [first.id, chunk.id],
+      text: p.onAirText(viewer, { ...request, text: 'the party reaches the inn' }, [first, chunk, next], 1),
+    }),
+    audio_chunk_ready: p.audioChunkReady(request, chunk),
+    // The chunk on air started before server_time; the next one has not aired yet.
+    station_schedule: p.stationSchedule(
+      'c1',
+      1_795_003_205_000,
+      false,
+      [
+        { request, chunk, startsAt: 1_795_003_203_840 },
+        { request, chunk: next, startsAt: 1_795_003_206_432 },
+      ],
+      viewer,
+    ),
+    playback_queue_updated: p.playbackQueueUpdated('c1', {
+      current: { request, chunkCount: 2, playedCount: 1 },
+      pending: [p.requestSummary(pending, 1, viewer)],
+    }),
+    audio_stream_stopped: p.audioStreamStopped('c1', request.id, 'skipped'),
+    heartbeat_ack: p.heartbeatAck(1_795_003_206_000, 1_795_003_205_990.5),
+    error: p.errorMessage('bad_request', 'The message is not valid JSON.'),
+  };
+}
+
+/** Messages whose player form differs from the DM's: pinned as `<type>.player.json`. */
+const PLAYER_FORMS = new Set([
+  'connection_registered',
+  'audio_stream_started',
+  'station_schedule',
+  'playback_queue_updated',
+]);
+
+const goldens: [name: string, type: string, message: p.ServerMessage][] = [
+  ...Object.entries(messagesFor('dm')).map(
+    ([type, m]) => [type, type, m] as [string, string, p.ServerMessage],
+  ),
+  ...Object.entries(messagesFor('player'))
+    .filter(([type]) => PLAYER_FORMS.has(type))
+    .map(([type, m]) => [`${type}.player`, type, m] as [string, string, p.ServerMessage]),
+];
+
 describe('golden server messages', () => {
-  for (const [type, message] of Object.entries(messages)) {
-    it(type, () => {
-      const file = path.join(GOLDEN, `${type}.json`);
+  for (const [name, type, message] of goldens) {
+    it(name, () => {
+      const file = path.join(GOLDEN, `${name}.json`);
       const text = JSON.stringify(message, null, 2) + '\n';
       if (update || !existsSync(file)) {
         if (!update) throw new Error(`missing golden ${file}; run with UPDATE_GOLDEN=1 and review it`);
@@ -113,12 +160,42 @@ describe('golden server messages', () => {
 
   it('stream_url carries from= only for a late join', () => {
     expect(
-      p.audioStreamStarted({ campaignId: 'c1', request, startedAt: 1, positionMs: 0, chunkIds: [] }),
+      p.audioStreamStarted({
+        campaignId: 'c1',
+        request,
+        startedAt: 1,
+        positionMs: 0,
+        chunkIds: [],
+        text: '',
+      }),
     ).toMatchObject({
       stream_url: `/api/audio/stream/${request.id}`,
       is_late_join: false,
       position_sec: 0,
     });
+  });
+});
+
+describe('what a player may read (DESIGN.md rule 7)', () => {
+  const prompt = 'the party reaches the inn';
+  it('no DM prompt, no queued text, no sentence before it airs', () => {
+    const player = JSON.stringify(Object.values(messagesFor('player')));
+    expect(player).not.toContain(prompt);
+    expect(player).not.toContain(pending.text);
+    expect(player).not.toContain(next.text);
+    // What aired or is airing is there: captions up to the sentence being spoken.
+    expect(player).toContain(first.text);
+    expect(player).toContain(chunk.text);
+    const dm = JSON.stringify(Object.values(messagesFor('dm')));
+    for (const text of [prompt, pending.text, next.text, chunk.text]) expect(dm).toContain(text);
+  });
+
+  it('onAirText: the sentences up to and including the one on air', () => {
+    const r = { ...request, text: prompt };
+    expect(p.onAirText('player', r, [first, chunk, next], -1)).toBe('');
+    expect(p.onAirText('player', r, [first, chunk, next], 0)).toBe(first.text);
+    expect(p.onAirText('player', r, [first, undefined, next], 2)).toBe(`${first.text} ${next.text}`);
+    expect(p.onAirText('dm', r, [first], 0)).toBe(prompt);
   });
 });
 

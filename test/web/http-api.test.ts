@@ -105,7 +105,8 @@ describe('queue', () => {
     const first = await h.say('first', [a, b]);
     const second = await h.say('second', [a]);
     h.clock.advance(a.durationMs + 250);
-    const res = await h.fetch('/api/campaigns/c1/audio/queue', { headers: auth(h.token()) });
+    // The DM's view (a player's hides texts: test/web/player-view.test.ts).
+    const res = await h.fetch('/api/campaigns/c1/audio/queue', { headers: auth(h.token('dm')) });
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const body = (await res.json()) as QueueBody;
@@ -133,7 +134,7 @@ describe('queue', () => {
     h.clock.advance(10_000);
     await h.t.engine.repository.flush();
     const after = (await (
-      await h.fetch('/api/campaigns/c1/audio/queue', { headers: auth(h.token()) })
+      await h.fetch('/api/campaigns/c1/audio/queue', { headers: auth(h.token('dm')) })
     ).json()) as QueueBody;
     expect(after.now_playing).toBeNull();
     expect(after.history.map((r) => [r.text, r.status, r.ready_chunks])).toEqual([

@@ -130,10 +130,12 @@ describe('GET /api/audio/stream/{request_id}', () => {
 
   it('ends when the request is skipped or fails mid-generation, and unsubscribes on client disconnect', async () => {
     const w = h.t.engine.writer;
+    // The DM's token: these requests are still queued (the gap after a skip), which players may not stream.
+    const dm = h.token('dm');
     const baseline = h.web.stats().stationListeners;
     const r = await w.create('c1', 'K', { mode: 'say' });
     await w.addChunk(r.id, 0, { text: 'k0', audio: a1000 });
-    const reader = new StreamReader(await get(`/api/audio/stream/${r.id}`));
+    const reader = new StreamReader(await get(`/api/audio/stream/${r.id}`, dm));
     await reader.atLeast(1);
     h.t.engine.stations.get('c1').skip();
     await reader.end();
@@ -142,7 +144,7 @@ describe('GET /api/audio/stream/{request_id}', () => {
     // Generation failing ends the stream after what was stored.
     const rf = await w.create('c1', 'KF', { mode: 'say' });
     await w.addChunk(rf.id, 0, { text: 'f0', audio: a700 });
-    const failing = new StreamReader(await get(`/api/audio/stream/${rf.id}`));
+    const failing = new StreamReader(await get(`/api/audio/stream/${rf.id}`, dm));
     await failing.atLeast(framesOf(a700.mp3).length);
     expect(failing.ended).toBe(false);
     await w.fail(rf.id, 'tts gave up');
@@ -152,7 +154,7 @@ describe('GET /api/audio/stream/{request_id}', () => {
     await w.addChunk(r2.id, 0, { text: 'k0', audio: a700 });
     const controller = new AbortController();
     const res = await h.fetch(`/api/audio/stream/${r2.id}`, {
-      headers: { Authorization: `Bearer ${h.token()}` },
+      headers: { Authorization: `Bearer ${dm}` },
       signal: controller.signal,
     });
     const r2reader = new StreamReader(res);

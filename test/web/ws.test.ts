@@ -67,6 +67,7 @@ describe('connect', () => {
       type: 'connection_registered',
       connection_id: expect.any(String),
       server_time: h.clock.now(),
+      role: 'player',
     });
     expect(await s.next()).toEqual({
       type: 'station_schedule',
@@ -112,7 +113,8 @@ describe('connect', () => {
       position_sec: position,
       is_late_join: true,
       chunk_ids: entry.chunks.map((c) => c.id),
-      text: 'A',
+      // A player reads the sentences spoken so far, up to the one on air.
+      text: 'A 0 A 1',
     });
     const schedule = await s.next();
     expect(schedule.type).toBe('station_schedule');
@@ -444,7 +446,8 @@ describe('lifecycle', () => {
   it('drops a consumer that stops reading (1013) instead of buffering', async () => {
     await h.dispose();
     h = await startWebHarness(tdb, { limits: { wsMaxBufferedBytes: 64 * 1024 } });
-    const s = await connect();
+    // A DM: the queue updates carry every queued text (a player's carry none).
+    const s = await connect(h.token('dm'));
     const { connection_id: id } = await s.next('connection_registered');
     await s.next('playback_queue_updated');
     // Stop reading: the server's writes pile up in its send buffer.

@@ -44,3 +44,27 @@ export function statusLabel(status: string): string {
   };
   return labels[status] ?? status.toLowerCase();
 }
+
+/** The part of a request summary {@link spoilerFreeLabel} reads. */
+export interface RequestShape {
+  mode: string;
+  generation: string;
+  total_chunks: number | null;
+  ready_chunks: number;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * What a player reads of a request whose text they may not see (as Discord's
+ * `/queue`): its kind and length, e.g. `Narration · 4 sentences`.
+ */
+export function spoilerFreeLabel(r: RequestShape): string {
+  const kind = r.mode === 'narrate' ? 'Narration' : 'Read-aloud';
+  let size: string;
+  if (r.generation === 'GENERATED') size = plural(r.total_chunks ?? r.ready_chunks, 'sentence');
+  else if (r.generation === 'PENDING') size = r.mode === 'narrate' ? 'being written…' : 'being voiced…';
+  else if (r.generation === 'FAILED') size = plural(r.ready_chunks, 'sentence');
+  else size = `${plural(r.ready_chunks, 'sentence')} ready, more coming`;
+  return `${kind} · ${size}`;
+}

@@ -8,7 +8,8 @@
 /** `RequestSummary` of the HTTP queue and `playback_queue_updated`. */
 export interface RequestSummary {
   request_id: string;
-  text: string;
+  /** Null for a player token: kind (`mode`) and length only, the text is a spoiler until it airs. */
+  text: string | null;
   mode: string;
   status: string;
   generation: string;
@@ -24,7 +25,8 @@ export interface ScheduleEntry {
   chunk_id: string;
   sequence_number: number;
   url: string;
-  text: string;
+  /** The sentence; null for a player token until the chunk airs (the schedule is re-sent as each chunk starts). */
+  text: string | null;
   /** Server epoch ms at which the chunk's first playable sample airs. */
   starts_at: number;
   duration_sec: number;
@@ -43,7 +45,13 @@ export interface ChunkInfo {
 
 /** Every server → client message the page understands. */
 export type ServerMessage =
-  | { type: 'connection_registered'; connection_id: string; server_time: number }
+  | {
+      type: 'connection_registered';
+      connection_id: string;
+      server_time: number;
+      /** The token's role; absent from older servers. */
+      role?: 'player' | 'dm';
+    }
   | {
       type: 'audio_stream_started';
       campaign_id: string;
@@ -132,7 +140,7 @@ export function isRequestSummary(v: unknown): v is RequestSummary {
     isObj(v) &&
     has(v, {
       request_id: isStr,
-      text: isStr,
+      text: isStrOrNull,
       mode: isStr,
       status: isStr,
       generation: isStr,
@@ -153,7 +161,7 @@ export function isScheduleEntry(v: unknown): v is ScheduleEntry {
       chunk_id: isStr,
       sequence_number: isNum,
       url: isStr,
-      text: isStr,
+      text: isStrOrNull,
       starts_at: isNum,
       duration_sec: isNum,
     }) &&
@@ -184,7 +192,9 @@ function isCurrentRequest(v: unknown): boolean {
 }
 
 const SHAPES: Record<ServerMessageType, (m: Obj) => boolean> = {
-  connection_registered: (m) => has(m, { connection_id: isStr, server_time: isNum }),
+  connection_registered: (m) =>
+    has(m, { connection_id: isStr, server_time: isNum }) &&
+    (m.role === undefined || m.role === 'player' || m.role === 'dm'),
   audio_stream_started: (m) =>
     has(m, {
       campaign_id: isStr,

@@ -188,7 +188,8 @@ export interface ScheduledChunkInfo {
   chunk_id: string;
   request_id: string;
   sequence_number: number;
-  text: string;
+  /** Null for a player until the chunk airs. */
+  text: string | null;
   starts_at: number;
   duration_sec: number;
   status: ChunkPlayStatus;

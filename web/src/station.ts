@@ -11,6 +11,7 @@ import { Emitter } from './emitter';
 import type { QueueSnapshot, RequestSummary, ScheduleEntry, ServerMessage } from './protocol';
 import { StationScheduler, entryEnd, type ScheduledChunkInfo } from './scheduler';
 import { RequestPositions, type TimeMapping } from './timeline';
+import { Transcript } from './transcript';
 import { WebAudioOutput } from './web-audio';
 import { ConnectionStatus, WsClient } from './ws-client';
 
@@ -83,6 +84,9 @@ export class Station extends Emitter<StationEvents> {
   readonly #heartbeats = new HeartbeatTracker();
   readonly #positions = new RequestPositions();
   readonly #requestTexts = new Map<string, string>();
+  readonly #transcript = new Transcript();
+  /** The token's role, from `connection_registered`; a player reads texts only as they air. */
+  #role: 'player' | 'dm' | null = null;
   #heartbeatTimer: ReturnType<Clock['setTimeout']> | null = null;
   #heartbeatsSent = 0;
   #schedule: { paused: boolean; entries: ScheduleEntry[] } = { paused: false, entries: [] };
@@ -212,7 +216,7 @@ export class Station extends Emitter<StationEvents> {
       onAir: entry
         ? {
             request_id: entry.request_id,
-            text: this.#requestTexts.get(entry.request_id) ?? null,
+            text: this.#onAirText(entry),
             sequence_number: entry.sequence_number,
           }
         : null,
@@ -233,6 +237,16 @@ export class Station extends Emitter<StationEvents> {
           ? this.#lastError.message
           : null,
     };
+  }
+
+  /**
+   * The DM reads the request's own text (the prompt, for `narrate`); a
+   * player the sentences aired so far, up to the one on air.
+   */
+  #onAirText(entry: ScheduleEntry): string | null {
+    const known = this.#requestTexts.get(entry.request_id) ?? null;
+    if (this.#role !== 'player') return known;
+    return this.#transcript.spoken(entry.request_id, entry.sequence_number) ?? known;
   }
 
   /** Seconds into the on-air request per the station clock; null when nothing airs or unknown. */
@@ -342,6 +356,7 @@ export class Station extends Emitter<StationEvents> {
   #onMessage(message: ServerMessage, receivedAt: number): void {
     switch (message.type) {
       case 'connection_registered': {
+        this.#role = message.role ?? null;
         const state = this.ws.state;
         // The stamp lies between creating the socket and now: a valid, if wide, sample.
         if (state.status === ConnectionStatus.Live) {
@@ -360,6 +375,7 @@ export class Station extends Emitter<StationEvents> {
       }
       case 'station_schedule':
         this.#schedule = { paused: message.paused, entries: message.entries };
+        this.#transcript.noteSchedule(message.entries);
         for (const e of message.entries) {
           this.#positions.noteDuration(e.request_id, e.sequence_number, e.duration_sec);
         }
@@ -394,8 +410,9 @@ export class Station extends Emitter<StationEvents> {
     this.#lastError = { message, at: this.#clock.now() };
   }
 
-  /** Remembers a request's text for "now playing" (bounded: a long session has many). */
-  #noteText(requestId: string, text: string): void {
+  /** Remembers a request's text for "now playing" (bounded: a long session has many); players get none. */
+  #noteText(requestId: string, text: string | null): void {
+    if (text === null) return;
     this.#requestTexts.delete(requestId);
     this.#requestTexts.set(requestId, text);
     if (this.#requestTexts.size > MAX_REQUEST_TEXTS) {
@@ -458,10 +475,13 @@ export class Station extends Emitter<StationEvents> {
       return;
     }
     if (this.#caption?.chunk_id === entry.chunk_id) return;
+    // A player's sentence arrives as its chunk airs: until then the last caption stays.
+    const text = this.#transcript.textOf(entry.chunk_id) ?? entry.text;
+    if (text === null) return;
     this.#caption = {
       chunk_id: entry.chunk_id,
       request_id: entry.request_id,
-      text: entry.text,
+      text,
       at: this.serverNow(),
     };
     this.#captions.push(this.#caption);

@@ -1,5 +1,5 @@
 /** DOM helpers shared by the listener page and the DM console. */
-import { statusLabel, truncate } from './format';
+import { spoilerFreeLabel, statusLabel, truncate } from './format';
 import type { RequestSummary } from './protocol';
 
 /** The element with this id; throws when the page lacks it (a build mistake, not a user error). */
@@ -37,7 +37,7 @@ export function renderRequests(
   options: RenderRequestsOptions = {},
 ): void {
   const key = JSON.stringify(
-    requests.map((r) => [r.request_id, r.status, r.generation, r.ready_chunks, r.error]),
+    requests.map((r) => [r.request_id, r.status, r.generation, r.ready_chunks, r.total_chunks, r.error]),
   );
   if (list.dataset.key === key) return;
   list.dataset.key = key;
@@ -53,8 +53,14 @@ export function renderRequests(
       badge.textContent = statusLabel(r.status);
       const text = document.createElement('span');
       text.className = 'request-text';
-      text.textContent = truncate(r.text, options.maxText ?? 140);
-      text.title = r.text;
+      if (r.text === null) {
+        // A player's view: kind and length, never the text of what has not aired.
+        text.textContent = spoilerFreeLabel(r);
+        li.dataset.hidden = 'true';
+      } else {
+        text.textContent = truncate(r.text, options.maxText ?? 140);
+        text.title = r.text;
+      }
       li.append(badge, ' ', text);
       if (options.detailed) {
         const meta = document.createElement('span');

@@ -3,6 +3,7 @@ import { authenticate, requireAccess } from '../auth';
 import type { WebContext } from '../context';
 import { HttpError, notFound } from '../errors';
 import { findChunk, type FoundChunk } from '../lookup';
+import { NOT_AIRED, notAiredYet } from './aired';
 import { chunkQuerySchema, parseInput, playedBodySchema } from '../schemas';
 import { uuidParam } from './params';
 
@@ -38,6 +39,9 @@ async function chunkFor(ctx: WebContext, req: Request): Promise<{ found: FoundCh
   const found = await findChunk(ctx.engine, chunkId);
   if (!found) throw notFound('No such chunk.');
   requireAccess(claims, found.campaignId);
+  if (claims.role === 'player' && notAiredYet(ctx, found.campaignId, found.chunk.requestId)) {
+    throw new HttpError(403, 'forbidden', NOT_AIRED);
+  }
   return { found, tokenId: claims.tokenId };
 }
 

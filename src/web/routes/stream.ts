@@ -1,11 +1,12 @@
 import { Router } from 'express';
 import { authenticate, requireAccess } from '../auth';
 import type { WebContext } from '../context';
-import { notFound, unavailable } from '../errors';
+import { HttpError, notFound, unavailable } from '../errors';
 import { findRequest } from '../lookup';
 import { parseInput, streamQuerySchema } from '../schemas';
 import { startAudioResponse } from '../streams/http-write';
 import { RequestStream } from '../streams/request-stream';
+import { NOT_AIRED, notAiredYet } from './aired';
 import { uuidParam } from './params';
 
 /** `GET /api/audio/stream/{request_id}[?from=<sec>]`: one request as a progressive MP3. */
@@ -17,7 +18,11 @@ export function streamRoutes(ctx: WebContext): Router {
     const { from = 0 } = parseInput(streamQuerySchema, req.query, 'query');
     const found = await findRequest(ctx.engine, requestId);
     if (!found) throw notFound('No such request.');
-    requireAccess(claims, found.live ? found.entry.request.campaignId : found.request.campaignId);
+    const campaignId = found.live ? found.entry.request.campaignId : found.request.campaignId;
+    requireAccess(claims, campaignId);
+    if (claims.role === 'player' && notAiredYet(ctx, campaignId, requestId)) {
+      throw new HttpError(403, 'forbidden', NOT_AIRED);
+    }
     if (ctx.streams.full) throw unavailable('Too many open streams; try again later.');
     startAudioResponse(res);
     if (req.method === 'HEAD') {

@@ -4,7 +4,7 @@
  * send buffer bound. ACKs are recorded here and go nowhere near the station.
  */
 import type { WebSocket } from 'ws';
-import type { TokenClaims } from '../../auth';
+import type { TokenClaims, TokenRole } from '../../auth';
 import type { DeliveryField, ListenerRecords } from '../../playback';
 import type { WebContext } from '../context';
 import type { ErrorCode } from '../errors';
@@ -80,6 +80,8 @@ export class ClientConnection {
   /** See {@link supersedeKey}. */
   readonly supersedeKey: string;
   readonly kind: 'PLAYER' | 'DM';
+  /** The token's role: what this connection may read (protocol.ts `Viewer`). */
+  readonly role: TokenRole;
   /** Cleared by each ping, set by each pong: a connection that stays false missed a pong. */
   alive = true;
   readonly #ws: WebSocket;
@@ -115,6 +117,7 @@ export class ClientConnection {
     this.tokenId = claims.tokenId;
     this.clientId = clientId;
     this.supersedeKey = supersedeKey(claims.tokenId, clientId);
+    this.role = claims.role;
     this.kind = claims.role === 'dm' ? 'DM' : 'PLAYER';
     const now = ctx.clock.now();
     this.#lastHeartbeatWrite = now;

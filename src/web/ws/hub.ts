@@ -19,9 +19,11 @@ import {
   audioStreamStarted,
   audioStreamStopped,
   connectionRegistered,
+  onAirText,
   playbackQueueUpdated,
   stationSchedule,
   type ServerMessage,
+  type Viewer,
 } from '../protocol';
 import { CAMPAIGN_ID_RE } from '../schemas';
 import type { StationEvent } from '../station-feed';
@@ -39,15 +41,20 @@ interface CampaignRoom {
 /** Map key of a (campaign, token id or supersede key) pair. */
 const tokenKey = (campaignId: string, id: string) => `${campaignId}\n${id}`;
 
-/** Milliseconds into the request at which a (re)started request begins: after its chunks already PLAYED. */
-function resumePositionMs(entry: QueueEntry | undefined): number {
-  let ms = 0;
+/** Where a (re)started request begins: after its chunks already PLAYED (index and milliseconds). */
+function resumePoint(entry: QueueEntry | undefined): { index: number; positionMs: number } {
+  let index = 0;
+  let positionMs = 0;
   for (const chunk of entry?.chunks ?? []) {
     if (chunk?.status !== ChunkStatus.Played) break;
-    ms += chunk.durationMs;
+    positionMs += chunk.durationMs;
+    index++;
   }
-  return ms;
+  return { index, positionMs };
 }
+
+/** A message built per viewer: players and the DM may read different texts (protocol.ts `Viewer`). */
+type PerViewer = (viewer: Viewer) => ServerMessage;
 
 /** Connections by campaign, broadcasting the campaign's station. */
 export class WebSocketHub {
@@ -176,7 +183,8 @@ export class WebSocketHub {
   /** Late-join: registration, what is on air and where, the schedule and the queue. */
   #greet(connection: ClientConnection, station: Station): void {
     const now = this.#ctx.clock.now();
-    connection.send(connectionRegistered(connection.id, now));
+    const viewer = connection.role;
+    connection.send(connectionRegistered(connection.id, now, viewer));
     const air = onAirView(station);
     if (air) {
       const request = air.entry.request;
@@ -187,14 +195,15 @@ export class WebSocketHub {
           startedAt: request.startedAt?.getTime() ?? now,
           positionMs: air.positionMs,
           chunkIds: readyChunkIds(air.entry),
+          text: onAirText(viewer, request, air.entry.chunks, air.spokenIndex),
         }),
       );
     }
     const schedule = station.schedule();
-    if (connection.send(stationSchedule(station.campaignId, now, station.paused, schedule))) {
+    if (connection.send(stationSchedule(station.campaignId, now, station.paused, schedule, viewer))) {
       connection.markSent(schedule.map((e) => e.chunk.id));
     }
-    connection.send(playbackQueueUpdated(station.campaignId, queueView(station)));
+    connection.send(playbackQueueUpdated(station.campaignId, queueView(station, viewer)));
   }
 
   #remove(connection: ClientConnection): void {
@@ -232,24 +241,29 @@ export class WebSocketHub {
       case 'requestStarted': {
         const station = this.#ctx.engine.stations.peek(event.campaignId);
         const entry = station?.findRequest(event.request.id);
-        this.#broadcast(
-          room,
+        const start = resumePoint(entry);
+        this.#broadcast(room, (viewer) =>
           audioStreamStarted({
             campaignId: event.campaignId,
             request: event.request,
             startedAt: event.request.startedAt?.getTime() ?? event.startedAt,
-            positionMs: resumePositionMs(entry),
+            positionMs: start.positionMs,
             chunkIds: entry ? readyChunkIds(entry) : [],
+            text: onAirText(viewer, event.request, entry?.chunks ?? [], start.index),
           }),
         );
         break;
       }
-      case 'chunkReady':
-        this.#broadcast(room, audioChunkReady(event.request, event.chunk), [event.chunk.id]);
+      case 'chunkReady': {
+        const message = audioChunkReady(event.request, event.chunk);
+        this.#broadcast(room, () => message, [event.chunk.id]);
         break;
+      }
       case 'requestEnded':
-        if (event.wasOnAir)
-          this.#broadcast(room, audioStreamStopped(event.campaignId, event.request.id, event.reason));
+        if (event.wasOnAir) {
+          const message = audioStreamStopped(event.campaignId, event.request.id, event.reason);
+          this.#broadcast(room, () => message);
+        }
         break;
       case 'scheduleChanged':
         room.dirtySchedule = true;
@@ -274,25 +288,30 @@ export class WebSocketHub {
       if (room.dirtySchedule) {
         room.dirtySchedule = false;
         const schedule = station.schedule();
-        const msg = stationSchedule(campaignId, this.#ctx.clock.now(), station.paused, schedule);
+        const now = this.#ctx.clock.now();
         this.#broadcast(
           room,
-          msg,
+          (viewer) => stationSchedule(campaignId, now, station.paused, schedule, viewer),
           schedule.map((e) => e.chunk.id),
         );
       }
       if (room.dirtyQueue) {
         room.dirtyQueue = false;
-        this.#broadcast(room, playbackQueueUpdated(campaignId, queueView(station)));
+        this.#broadcast(room, (viewer) => playbackQueueUpdated(campaignId, queueView(station, viewer)));
       }
     });
   }
 
-  /** Sends one message to every connection of the room (serialised once). */
-  #broadcast(room: CampaignRoom, message: ServerMessage, chunkIds: readonly string[] = []): void {
-    const json = JSON.stringify(message);
+  /** Sends one message to every connection of the room (serialised once per viewer role). */
+  #broadcast(room: CampaignRoom, build: PerViewer, chunkIds: readonly string[] = []): void {
+    const json = new Map<Viewer, string>();
     for (const c of [...room.connections]) {
-      if (c.sendRaw(json) && chunkIds.length > 0) c.markSent(chunkIds);
+      let text = json.get(c.role);
+      if (text === undefined) {
+        text = JSON.stringify(build(c.role));
+        json.set(c.role, text);
+      }
+      if (c.sendRaw(text) && chunkIds.length > 0) c.markSent(chunkIds);
     }
   }
 
