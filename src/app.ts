@@ -78,6 +78,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
       concurrency: config.ttsConcurrency,
       narrationsPerMinute: config.narrationsPerMinute,
       ffmpegPath: config.ffmpegPath,
+      encoderTmpDir: path.join(config.dataDir, 'tmp'),
       demo: config.demoLlm,
       logger: log,
       clock,

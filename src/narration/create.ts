@@ -12,6 +12,7 @@ import { startDemoLlmServer, type DemoLlmServer } from './demo';
 import {
   checkFfmpeg,
   FfmpegAudioEncoder,
+  prepareEncoderTempDir,
   resolveFfmpeg,
   type AudioEncoder,
   type FfmpegSource,
@@ -52,6 +53,11 @@ export interface CreateNarrationServiceOptions {
   narrationsPerMinute?: number | undefined;
   /** Explicit ffmpeg binary (FFMPEG_PATH); otherwise the npm-shipped one. */
   ffmpegPath?: string | undefined;
+  /**
+   * The encoder's temporary folder (the app's `DATA_DIR/tmp`): made, and
+   * emptied of files a killed process left, before the first encode.
+   */
+  encoderTmpDir?: string | undefined;
   /** With no API key: run the scripted offline LLM so `/narrate` works (say so in logs). */
   demo?: boolean | undefined;
   /** Earlier narrations given to the LLM as context (default 5). */
@@ -180,8 +186,17 @@ async function buildEncoder(
   const { path, source } = resolveFfmpeg({ ffmpegPath: options.ffmpegPath });
   const version = await checkFfmpeg(path);
   logger.info({ path, source, version }, `ffmpeg: ${source} (${version})`);
+  const tmpDir = options.encoderTmpDir;
+  if (tmpDir) {
+    const removed = await prepareEncoderTempDir(tmpDir);
+    if (removed > 0) logger.info({ dir: tmpDir, removed }, 'removed temporary files a killed process left');
+  }
   return {
-    encoder: new FfmpegAudioEncoder({ ffmpegPath: path, logger: options.logger ?? silentLogger }),
+    encoder: new FfmpegAudioEncoder({
+      ffmpegPath: path,
+      logger: options.logger ?? silentLogger,
+      ...(tmpDir ? { tmpDir } : {}),
+    }),
     ffmpeg: { path, source, version },
   };
 }

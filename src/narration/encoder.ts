@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants, statSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,21 @@ import { silentLogger, type Logger } from '../log';
 import { scanMp3, type SilenceFrameParams } from '../media/mp3';
 import { scanOggOpus } from '../media/ogg';
 import type { EncodedAudio } from '../playback/types';
+
+/** Prefix of the encoder's temporary files (`bardcast-<uuid>.mp3`, `…-in.mp3`). */
+const TEMP_PREFIX = 'bardcast-';
+
+/**
+ * Makes the encoder's temporary folder and removes what a killed process left
+ * in it (an encode's files are removed when it ends, but not by SIGKILL).
+ * Call at start-up, before anything encodes. Returns how many files went.
+ */
+export async function prepareEncoderTempDir(dir: string): Promise<number> {
+  await mkdir(dir, { recursive: true });
+  const leftovers = (await readdir(dir)).filter((name) => name.startsWith(TEMP_PREFIX));
+  await Promise.all(leftovers.map((name) => rm(join(dir, name), { force: true, recursive: true })));
+  return leftovers.length;
+}
 
 /** Audio handed to the encoder: a TTS result. */
 export interface EncodeInput {
@@ -219,7 +234,11 @@ export interface FfmpegAudioEncoderOptions {
    * (~20% less CPU). Default `parallel`.
    */
   processes?: 'single' | 'parallel';
-  /** Where the MP3 is written (ffmpeg needs a seekable file to fill in the Xing/LAME frame). */
+  /**
+   * Where the MP3 is written (ffmpeg needs a seekable file to fill in the
+   * Xing/LAME frame). The app uses `DATA_DIR/tmp`, emptied of leftovers at
+   * start-up by {@link prepareEncoderTempDir}; default: the system's.
+   */
   tmpDir?: string;
   /** Per ffmpeg run; default 30 s. */
   timeoutMs?: number;
@@ -257,7 +276,7 @@ export class FfmpegAudioEncoder implements AudioEncoder {
   }
 
   async encode(input: EncodeInput, signal?: AbortSignal): Promise<EncodedAudio> {
-    const base = join(this.#opts.tmpDir, `bardcast-${randomUUID()}`);
+    const base = join(this.#opts.tmpDir, `${TEMP_PREFIX}${randomUUID()}`);
     const mp3Path = `${base}.mp3`;
     // MP3 input is read from a file: from a pipe ffmpeg trims the LAME delay but not the padding.
     const inputPath = input.format === 'mp3' ? `${base}-in.mp3` : null;

@@ -99,6 +99,7 @@ export {
   ENCODED_SAMPLE_RATE,
   EncoderError,
   FfmpegAudioEncoder,
+  prepareEncoderTempDir,
   FfmpegNotFoundError,
   resolveFfmpeg,
   type AudioEncoder,

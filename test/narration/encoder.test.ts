@@ -15,6 +15,7 @@ import {
   FfmpegAudioEncoder,
   FfmpegNotFoundError,
   checkFfmpeg,
+  prepareEncoderTempDir,
   resolveFfmpeg,
 } from '../../src/narration/encoder';
 import { decodeMp3, encodeMp3, ffmpeg, sinePcm, sineWav } from '../media/fixtures';
@@ -169,6 +170,19 @@ describe('FfmpegAudioEncoder', () => {
     await expect(slow.encode({ data: sineWav(0.2), format: 'wav' }, pre.signal)).rejects.toMatchObject({
       code: 'ABORTED',
     });
+  });
+
+  it('at start-up, removes the temporary files a killed process left in its folder, and nothing else', async () => {
+    const dir = join(tmpDir(), 'tmp');
+    expect(await prepareEncoderTempDir(dir)).toBe(0); // made if missing
+    writeFileSync(join(dir, 'bardcast-0b5e7c1e-2f0a-4c55-9e0f-1a2b3c4d5e6f.mp3'), 'half an mp3');
+    writeFileSync(join(dir, 'bardcast-0b5e7c1e-2f0a-4c55-9e0f-1a2b3c4d5e6f-in.mp3'), 'input');
+    writeFileSync(join(dir, 'notes.txt'), 'not ours');
+    expect(await prepareEncoderTempDir(dir)).toBe(2);
+    expect(readdirSync(dir)).toEqual(['notes.txt']);
+    const encoder = new FfmpegAudioEncoder({ ffmpegPath: ffmpeg.path, tmpDir: dir });
+    await encoder.encode({ data: sineWav(0.3), format: 'wav' });
+    expect(readdirSync(dir)).toEqual(['notes.txt']);
   });
 
   it('times out a hung ffmpeg', async () => {
