@@ -134,6 +134,8 @@ export function startTimingBench(options: { gapMs?: number } = {}): TimingBench 
         error: null,
         totalChunks: complete ? chunks.length : (o.total ?? null),
         voice: null,
+        script: null,
+        scriptComplete: false,
         createdAt: new Date(Date.now()),
         startedAt: null,
         finishedAt: null,
