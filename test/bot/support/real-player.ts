@@ -129,6 +129,8 @@ export function startTimingBench(options: { gapMs?: number } = {}): TimingBench 
         queueSeq: chunks[0]?.tag ?? 0,
         mode: 'say',
         text: 'words',
+        script: 'words',
+        scriptComplete: true,
         status: RequestStatus.Pending,
         generation: complete ? GenerationStatus.Generated : GenerationStatus.Generating,
         error: null,
