@@ -129,8 +129,6 @@ export function startTimingBench(options: { gapMs?: number } = {}): TimingBench 
         queueSeq: chunks[0]?.tag ?? 0,
         mode: 'say',
         text: 'words',
-        script: 'words',
-        scriptComplete: true,
         status: RequestStatus.Pending,
         generation: complete ? GenerationStatus.Generated : GenerationStatus.Generating,
         error: null,
