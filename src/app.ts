@@ -11,6 +11,7 @@ import type { Logger } from './log';
 import { createNarrationService } from './narration';
 import type { NarrationService } from './narration/service';
 import { FileAudioStore, shardOwnership, startPlaybackEngine } from './playback';
+import { SceneService } from './scenes';
 import { loadTokenSecret } from './secret';
 import type { AppServices } from './services';
 import { createConsoleLinks, startWebServer } from './web';
@@ -84,6 +85,21 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
       clock,
     });
     voicesOf.service = narration;
+    const scenes = new SceneService({
+      prisma: db.prisma,
+      store: engine.store,
+      writer: engine.writer,
+      campaigns: engine.campaigns,
+      tts: narration.tts,
+      encoder: narration.encoder,
+      cast,
+      clock,
+      logger: log,
+    });
+    closers.push(() => scenes.close());
+    void scenes
+      .resumeRendering()
+      .catch((err: unknown) => log.warn({ err }, 'could not resume rendering prepared scenes'));
     // On shutdown, narrations being generated get a few seconds to finish storing their audio;
     // what is left continues at the next start.
     closers.push(() => narration.close({ drainMs: 15_000 }));
@@ -96,7 +112,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
     }
 
     const tokens = new TokenSigner(await loadTokenSecret(config.tokenSecret, config.dataDir));
-    const services: AppServices = { config, log, clock, engine, narration, tokens, cast };
+    const services: AppServices = { config, log, clock, engine, narration, tokens, cast, scenes };
 
     // Under ShardingManager each shard process serves its own stations on PORT + its first shard id.
     const port = config.shards ? config.port + Math.min(...config.shards.ids) : config.port;

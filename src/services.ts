@@ -5,6 +5,7 @@ import type { Config } from './config';
 import type { Logger } from './log';
 import type { NarrationService } from './narration/service';
 import type { PlaybackEngine } from './playback';
+import type { SceneService } from './scenes';
 
 /**
  * What the composition root (main.ts) hands to the bot and the web companion.
@@ -19,4 +20,6 @@ export interface AppServices {
   tokens: TokenSigner;
   /** The campaigns' casts (character voices). */
   cast?: CastService | undefined;
+  /** Prepared scenes. */
+  scenes?: SceneService | undefined;
 }

@@ -123,6 +123,7 @@ export async function startBot(services: AppServices, options: StartBotOptions =
     repository: engine.repository,
     narration: services.narration,
     cast: services.cast,
+    scenes: services.scenes,
     tokens: services.tokens,
     publicUrl: services.config.publicUrl,
     tokenTtlHours: services.config.tokenTtlHours,

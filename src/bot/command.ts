@@ -3,6 +3,7 @@ import type { TokenSigner } from '../auth';
 import type { CastService } from '../cast';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
+import type { SceneService } from '../scenes';
 import type { NarrationService } from '../narration/service';
 import type { Campaign, CampaignDirectory, PlaybackRepository, StationRegistry } from '../playback';
 import type { ArrivalOrder, ArrivalTicket } from './arrival-order';
@@ -56,6 +57,8 @@ export interface BotDeps {
   arrivals: ArrivalOrder;
   /** The campaigns' casts (`/cast`); absent when the server runs without one. */
   cast?: CastService | undefined;
+  /** Prepared scenes (`/scene`); absent when the server runs without them. */
+  scenes?: SceneService | undefined;
 }
 
 /** Everything `execute` gets. */

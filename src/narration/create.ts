@@ -87,6 +87,9 @@ export interface ManagedNarrationService extends NarrationService {
   readonly pipeline: NarrationPipeline;
   /** Continues the generations a restart interrupted (the engine's `takeInterrupted()`). */
   resume(interrupted: readonly RequestWithChunks[]): void;
+  /** The TTS engine and encoder in use (prepared scenes render with the same ones). */
+  readonly tts: TtsProvider;
+  readonly encoder: AudioEncoder;
 }
 
 /**
@@ -150,6 +153,8 @@ export async function createNarrationService(
     return {
       setup,
       pipeline,
+      tts,
+      encoder,
       get llmAvailable() {
         return pipeline.llmAvailable;
       },

@@ -55,6 +55,7 @@ describe('registry', () => {
       'listen',
       'campaign',
       'cast',
+      'scene',
     ]);
     const json = h.registry.toJSON(); // the builders validate names, descriptions and option limits here
     expect(json.find((c) => c.name === 'narrate')?.options?.[0]).toMatchObject({

@@ -9,6 +9,7 @@ import { pauseCommand } from './pause';
 import { queueCommand } from './queue';
 import { resumeCommand } from './resume';
 import { sayCommand } from './say';
+import { sceneCommand } from './scene';
 import { skipCommand } from './skip';
 import { stopCommand } from './stop';
 import { voiceCommand } from './voice';
@@ -24,6 +25,7 @@ export {
   queueCommand,
   resumeCommand,
   sayCommand,
+  sceneCommand,
   skipCommand,
   stopCommand,
   voiceCommand,
@@ -44,4 +46,5 @@ export const ALL_COMMANDS: readonly Command[] = [
   listenCommand,
   campaignCommand,
   castCommand,
+  sceneCommand,
 ];
