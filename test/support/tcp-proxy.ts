@@ -8,6 +8,8 @@ export class TcpProxy {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
   #up = true;
+  /** Connections refused while cut (a test can wait for a client to have tried). */
+  refused = 0;
 
   private constructor(server: net.Server) {
     this.#server = server;
@@ -16,6 +18,7 @@ export class TcpProxy {
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
     const server = net.createServer((client) => {
       if (!proxy.#up) {
+        proxy.refused++;
         client.destroy();
         return;
       }

@@ -77,20 +77,20 @@ export interface CrashReport {
 }
 
 /** Two short sentences the fake LLM writes for a narrate prompt. */
-function replyFor(messages: FakeChatMessage[]): string {
+export function replyFor(messages: FakeChatMessage[]): string {
   const prompt = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
   const n = /(\d+)/.exec(prompt)?.[1] ?? '0';
   return `Scene ${n} opens on a cold road. Rain starts to fall on scene ${n}.`;
 }
 
 /** The text of narration `i`: a `say` of two sentences, or a `narrate` prompt. */
-function narration(i: number): { text: string; mode: 'say' | 'narrate' } {
+export function narration(i: number): { text: string; mode: 'say' | 'narrate' } {
   return i % 2 === 0
     ? { text: `Line ${i} begins the tale. Line ${i} ends it here.`, mode: 'say' }
     : { text: `Describe scene ${i}`, mode: 'narrate' };
 }
 
-async function post(app: AppProcess, body: { text: string; mode: string }): Promise<string> {
+export async function post(app: AppProcess, body: { text: string; mode: string }): Promise<string> {
   const res = await fetch(`${app.baseUrl}/api/campaigns/${app.campaignId}/narrations`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${app.dmToken}`, 'Content-Type': 'application/json' },
@@ -116,21 +116,32 @@ async function listen(app: AppProcess, run: RunRecord): Promise<TestSocket> {
   return s;
 }
 
-/** Waits until the listener hears that the queue is empty and nothing is on air. */
-async function drained(s: TestSocket, timeoutMs: number): Promise<void> {
+/** Waits until the station's queue (as the HTTP API reports it) is empty and nothing is on air. */
+export async function drained(app: AppProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last: string;
   for (;;) {
-    const m = await s.next('playback_queue_updated', Math.max(1, deadline - Date.now()));
-    if (m.pending_count === 0 && m.current_request === null) return;
+    const res = await fetch(`${app.baseUrl}/api/campaigns/${app.campaignId}/audio/queue`, {
+      headers: { Authorization: `Bearer ${app.dmToken}` },
+    });
+    last = await res.text();
+    const queue = JSON.parse(last) as { pending: unknown[]; now_playing: unknown };
+    if (res.ok && queue.pending.length === 0 && queue.now_playing === null) return;
+    if (Date.now() > deadline) throw new Error(`the queue did not drain: ${last}`);
+    await sleep(100);
   }
 }
 
 /** Waits until every narration's audio is stored (the fake API answered them all, the queue says GENERATED). */
-async function generated(app: AppProcess, fake: FakeOpenAiServer, narrations: number): Promise<void> {
+export async function generated(
+  app: AppProcess,
+  fake: FakeOpenAiServer,
+  expected: { chats: number; sentences: number },
+): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
     const stats = fake.stats;
-    if (stats.completed.chat >= Math.floor(narrations / 2) && stats.completed.speech >= 2 * narrations) {
+    if (stats.completed.chat >= expected.chats && stats.completed.speech >= expected.sentences) {
       const res = await fetch(`${app.baseUrl}/api/campaigns/${app.campaignId}/audio/queue`, {
         headers: { Authorization: `Bearer ${app.dmToken}` },
       });
@@ -142,7 +153,7 @@ async function generated(app: AppProcess, fake: FakeOpenAiServer, narrations: nu
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the trial and audits it; never throws on a finding (the test asserts on the report). */
 export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashReport> {
@@ -188,7 +199,11 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashRe
   try {
     let { app: current, run } = await start();
     for (let i = 0; i < options.narrations; i++) posted.push(await post(current, narration(i)));
-    if (!options.midGeneration) await generated(current, fake, options.narrations);
+    if (!options.midGeneration)
+      await generated(current, fake, {
+        chats: Math.floor(options.narrations / 2),
+        sentences: 2 * options.narrations,
+      });
 
     for (let k = 0; k < options.kills; k++) {
       // Mid-generation trials kill fast at first (generation still running), later anywhere in playback.
@@ -210,7 +225,7 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashRe
       });
       ({ app: current, run } = await start());
     }
-    await drained(socket as unknown as TestSocket, 120_000);
+    await drained(current, 120_000);
     await current.stop();
     run.endedAt = Date.now();
     app = null;
