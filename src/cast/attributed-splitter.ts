@@ -36,6 +36,7 @@ export function createAttributedSplitter(options: AttributedSplitterOptions = {}
   const later = createSentenceSplitter({
     ...splitterOptions,
     firstMaxChars: splitterOptions.maxChars ?? 220,
+    secondMaxChars: splitterOptions.maxChars ?? 220,
   });
   let splitter = first;
   let speaker: string | null = null;

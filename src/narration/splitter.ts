@@ -11,17 +11,33 @@
  * 2. The sentence stage cuts the clean text at sentence ends that are certain
  *    (terminator, whitespace, then a character that can start a sentence), at
  *    hard breaks, and inside over-long sentences at clause boundaries.
+ *
+ * Fast start: the narration's first chunk is only a phrase long (at most
+ * `firstMaxChars`), so its speech is ready while the LLM is still writing,
+ * and the second is at most a clause (`secondMaxChars`), so it is ready
+ * before the short first one has finished playing. Cuts fall, in order of
+ * preference, at a clause boundary (`,;:` or a dash), before a word that opens
+ * a phrase ("as", "where", "into"…), at any space; never inside a word.
  */
 
 /** Options for {@link createSentenceSplitter}. */
 export interface SentenceSplitterOptions {
   /** A sentence longer than this is cut at a clause boundary (default 220). */
   maxChars?: number;
-  /** The first chunk is cut when the first sentence is longer than this, for a fast start (default 100). */
+  /** The first chunk is cut when the first sentence is longer than this, for a fast start (default 36). */
   firstMaxChars?: number;
-  /** Where a long first sentence is cut: the first clause boundary at or after this many chars (default 40). */
+  /** Where a long first sentence is cut: the first clause or phrase boundary at or after this many chars (default 16). */
   firstMinChars?: number;
+  /** The second chunk is cut at a clause boundary when longer than this (default 64), so it is ready in time. */
+  secondMaxChars?: number;
 }
+
+/** Default {@link SentenceSplitterOptions.firstMaxChars}. */
+export const FIRST_MAX_CHARS = 36;
+/** Default {@link SentenceSplitterOptions.firstMinChars}. */
+export const FIRST_MIN_CHARS = 16;
+/** Default {@link SentenceSplitterOptions.secondMaxChars}. */
+export const SECOND_MAX_CHARS = 64;
 
 /** Turns a stream of text deltas into sentences ready for TTS. */
 export interface SentenceSplitter {
@@ -75,6 +91,106 @@ const NON_TERMINAL_ABBREVIATIONS = new Set([
   'pp',
 ]);
 
+/**
+ * Words that open a phrase: a cut just before one falls where a reader may
+ * pause ("The torchlight gutters | as you step…"). Conjunctions, relative
+ * words and the longer prepositions; not the short ones that bind tightly
+ * ("a cup of tea", "to the door").
+ */
+const PHRASE_OPENERS = new Set([
+  'and',
+  'but',
+  'or',
+  'yet',
+  'as',
+  'while',
+  'when',
+  'whenever',
+  'where',
+  'wherever',
+  'until',
+  'because',
+  'though',
+  'although',
+  'unless',
+  'whether',
+  'before',
+  'after',
+  'then',
+  'which',
+  'who',
+  'whose',
+  'whom',
+  'into',
+  'onto',
+  'toward',
+  'towards',
+  'through',
+  'across',
+  'along',
+  'beneath',
+  'below',
+  'beside',
+  'behind',
+  'beyond',
+  'between',
+  'under',
+  'over',
+  'above',
+  'around',
+  'among',
+  'against',
+  'within',
+  'without',
+  'past',
+  'upon',
+  'from',
+  'with',
+  'like',
+]);
+
+/** Words a chunk should not end on: they bind to what follows ("the", "of", "your"). */
+const BINDERS = new Set([
+  'a',
+  'an',
+  'the',
+  'of',
+  'to',
+  'in',
+  'on',
+  'at',
+  'by',
+  'for',
+  'with',
+  'from',
+  'into',
+  'and',
+  'or',
+  'but',
+  'my',
+  'your',
+  'his',
+  'her',
+  'its',
+  'our',
+  'their',
+  'this',
+  'that',
+  'these',
+  'those',
+  'is',
+  'are',
+  'was',
+  'were',
+  'be',
+  'not',
+  'no',
+  'very',
+]);
+
+/** Words a chunk should not start with: they finish the word before ("swings open", "looks up"). */
+const PARTICLES = new Set(['open', 'up', 'down', 'out', 'off', 'away', 'back']);
+
 const isSpace = (c: string | undefined): boolean => c !== undefined && /\s/.test(c);
 const isWordChar = (c: string | undefined): boolean => c !== undefined && /[\p{L}\p{N}]/u.test(c);
 const hasAlnum = (s: string): boolean => /[\p{L}\p{N}]/u.test(s);
@@ -104,15 +220,18 @@ class StreamingSentenceSplitter implements SentenceSplitter {
   readonly #maxChars: number;
   readonly #firstMaxChars: number;
   readonly #firstMinChars: number;
+  readonly #secondMaxChars: number;
   #stripper = new MarkdownStripper();
   /** Clean text not yet emitted. */
   #pending = '';
-  #emittedAny = false;
+  /** Chunks emitted since the stream started. */
+  #emitted = 0;
 
   constructor(options: SentenceSplitterOptions) {
     this.#maxChars = Math.max(20, options.maxChars ?? 220);
-    this.#firstMaxChars = Math.max(20, options.firstMaxChars ?? 100);
-    this.#firstMinChars = Math.min(options.firstMinChars ?? 40, this.#firstMaxChars);
+    this.#firstMaxChars = Math.max(20, options.firstMaxChars ?? FIRST_MAX_CHARS);
+    this.#firstMinChars = Math.min(options.firstMinChars ?? FIRST_MIN_CHARS, this.#firstMaxChars);
+    this.#secondMaxChars = Math.max(20, options.secondMaxChars ?? SECOND_MAX_CHARS);
   }
 
   push(delta: string): string[] {
@@ -125,7 +244,7 @@ class StreamingSentenceSplitter implements SentenceSplitter {
     const out = this.#drain(true);
     this.#stripper = new MarkdownStripper();
     this.#pending = '';
-    this.#emittedAny = false;
+    this.#emitted = 0;
     return out;
   }
 
@@ -135,17 +254,23 @@ class StreamingSentenceSplitter implements SentenceSplitter {
       const sentence = s.replace(/\s+/g, ' ').trim();
       if (sentence) {
         out.push(sentence);
-        this.#emittedAny = true;
+        this.#emitted++;
       }
     };
     for (;;) {
-      const first = !this.#emittedAny;
-      const limit = first ? this.#firstMaxChars : this.#maxChars;
+      const first = this.#emitted === 0;
+      const limit = first
+        ? this.#firstMaxChars
+        : this.#emitted === 1
+          ? Math.min(this.#secondMaxChars, this.#maxChars)
+          : this.#maxChars;
       const boundary = findBoundary(this.#pending);
       // Without a certain boundary, the sentence is at least this long so far.
       const known = boundary ? this.#pending.slice(0, boundary.end) : this.#pending.trimEnd();
       if (known.length > limit) {
-        const cut = chooseCut(known.slice(0, limit + 1), limit, first ? this.#firstMinChars : null);
+        // Fast-start chunks are cut early; others as late as the limit allows.
+        const fastStart = first || limit < this.#maxChars;
+        const cut = chooseCut(known.slice(0, limit + 1), limit, fastStart ? this.#firstMinChars : null);
         emit(this.#pending.slice(0, cut));
         this.#pending = this.#pending.slice(cut).replace(/^\s+/, '');
         continue;
@@ -219,12 +344,43 @@ function isNonTerminalAbbreviation(text: string, dot: number): boolean {
 
 /**
  * Where to cut a sentence longer than `limit`: `text` holds its first
- * `limit + 1` characters. For the first chunk (`firstMin` set), the first
- * clause boundary at or after `firstMin` (else the last one past `firstMin / 2`);
- * otherwise the last clause boundary in the back 60%; failing that the last
- * space; failing that `limit`.
+ * `limit + 1` characters (so the cut depends on nothing that arrives later).
+ * For the first two chunks (`firstMin` set), the first clause boundary at or after
+ * `firstMin`, else the first phrase boundary there, else the last clause
+ * boundary past `firstMin / 2`; otherwise the last clause boundary in the
+ * back 60%, else the last phrase boundary there; failing those the last
+ * space not right after a binding word like "the" or "of", then any space;
+ * failing that `limit`.
  */
 function chooseCut(text: string, limit: number, firstMin: number | null): number {
+  const clauses = clauseBoundaries(text, limit);
+  const phrases = phraseBoundaries(text, limit);
+  if (firstMin !== null) {
+    const early =
+      clauses.find((c) => c >= firstMin) ??
+      phrases.find((c) => c >= firstMin) ??
+      clauses.filter((c) => c >= firstMin / 2).pop();
+    if (early !== undefined) return early;
+  } else {
+    const late =
+      clauses.filter((c) => c >= limit * 0.4).pop() ?? phrases.filter((c) => c >= limit * 0.4).pop();
+    if (late !== undefined) return late;
+  }
+  // The last space, preferably not right after a word that binds to the next ("the", "of").
+  let anySpace = -1;
+  for (let k = Math.min(limit, text.length - 1); k > 0; k--) {
+    if (!isSpace(text[k]) || !hasAlnum(text.slice(0, k))) continue;
+    if (anySpace < 0) anySpace = k;
+    const previous = /([\p{L}']+)\s*$/u.exec(text.slice(0, k))?.[1]?.toLowerCase();
+    // The next word must be whole inside `text` to be judged (the cut may not depend on later text).
+    const next = /^\s*([\p{L}']+)[^\p{L}']/u.exec(text.slice(k))?.[1]?.toLowerCase();
+    if (next !== undefined && !BINDERS.has(previous ?? '') && !PARTICLES.has(next)) return k;
+  }
+  return anySpace > 0 ? anySpace : limit;
+}
+
+/** Cut positions just after a clause mark (`,;:`, `!?…`, a dash, a non-final period), in order. */
+function clauseBoundaries(text: string, limit: number): number[] {
   const candidates: number[] = [];
   for (let k = 0; k < text.length; k++) {
     const ch = text[k] as string;
@@ -245,18 +401,31 @@ function chooseCut(text: string, limit: number, firstMin: number | null): number
     const spaced = ch === '—' || ch === '–' || isSpace(text[c]);
     if (spaced && c <= limit && hasAlnum(text.slice(0, c))) candidates.push(c);
   }
-  if (firstMin !== null) {
-    // A clause boundary a little early still beats cutting inside a phrase.
-    const early = candidates.find((c) => c >= firstMin) ?? candidates.filter((c) => c >= firstMin / 2).pop();
-    if (early !== undefined) return early;
-  } else {
-    const late = candidates.filter((c) => c >= limit * 0.4).pop();
-    if (late !== undefined) return late;
+  return candidates;
+}
+
+/**
+ * Cut positions at the space before a {@link PHRASE_OPENERS} word, in order.
+ * The whole word and the character after it must lie in `text` (the first
+ * `limit + 1` characters), so a longer word that merely starts the same way
+ * ("as" / "ask") is never mistaken for one.
+ */
+function phraseBoundaries(text: string, limit: number): number[] {
+  const out: number[] = [];
+  const word = /(?<=\s)([\p{L}']+)(?=[^\p{L}'])/gu;
+  const words = [...text.matchAll(word)];
+  for (const [n, m] of words.entries()) {
+    const at = m.index - 1; // the space before the word
+    const w = (m[1] as string).toLowerCase();
+    if (at > limit || !PHRASE_OPENERS.has(w)) continue;
+    // "as quickly as": a comparison, not a clause.
+    if (w === 'as' && words[n + 2]?.[1]?.toLowerCase() === 'as') continue;
+    const before = text.slice(0, at).trimEnd();
+    // Not right after a clause mark (that boundary is already a clause one) and not after nothing.
+    if (!hasAlnum(before) || /[,;:—–]$/.test(before)) continue;
+    out.push(at);
   }
-  for (let k = Math.min(limit, text.length - 1); k > 0; k--) {
-    if (isSpace(text[k]) && hasAlnum(text.slice(0, k))) return k;
-  }
-  return limit;
+  return out;
 }
 
 type LineKind = 'plain' | 'heading' | 'item' | 'quote' | 'rule';

@@ -21,6 +21,8 @@ function feed(deltas: string[], options = {}): { sentences: string[]; emittedAt:
 }
 
 const noSpace = (s: string): string => s.replace(/\s+/g, '');
+/** No fast start: every chunk is a whole sentence unless longer than `maxChars` (for the sentence rules). */
+const WHOLE = { firstMaxChars: 220, secondMaxChars: 220 };
 
 describe('sentence splitter', () => {
   it('emits a sentence as soon as the next one has certainly started', () => {
@@ -36,6 +38,7 @@ describe('sentence splitter', () => {
     expect(
       splitSentences(
         "Mr. Smith met Dr. Jones at St. Mary's on Mt. Doom. J. R. R. Tolkien paid 3.14 gold, e.g. a bargain, i.e. cheap. Mrs. Vance left at 5 p.m. The bell rang.",
+        WHOLE,
       ),
     ).toEqual([
       "Mr. Smith met Dr. Jones at St. Mary's on Mt. Doom.",
@@ -72,10 +75,9 @@ describe('sentence splitter', () => {
   });
 
   it('does not split at em dashes inside a sentence', () => {
-    expect(splitSentences('You reach for the hilt — too late — and the blade falls. Darkness.')).toEqual([
-      'You reach for the hilt — too late — and the blade falls.',
-      'Darkness.',
-    ]);
+    expect(
+      splitSentences('You reach for the hilt — too late — and the blade falls. Darkness.', WHOLE),
+    ).toEqual(['You reach for the hilt — too late — and the blade falls.', 'Darkness.']);
   });
 
   it('strips markdown and breaks at headings, list items and blank lines', () => {
@@ -110,6 +112,7 @@ describe('sentence splitter', () => {
     expect(
       splitSentences(
         'The rain had not stopped for three days and the river\nwas rising fast. The Ferryman\nHe waits.',
+        WHOLE,
       ),
     ).toEqual([
       'The rain had not stopped for three days and the river was rising fast.',
@@ -127,7 +130,7 @@ describe('sentence splitter', () => {
   it('cuts very long sentences at clause boundaries', () => {
     const long =
       'The corridor stretches ahead of you, lined with statues of forgotten kings whose stone eyes seem to follow your every step; the torches gutter in a wind you cannot feel, and somewhere far below water drips steadily, counting the seconds until something wakes, and you realise with a chill that settles deep in your bones that the footprints ahead are fresh.';
-    const out = splitSentences(`Listen. ${long}`);
+    const out = splitSentences(`Listen. ${long}`, WHOLE);
     expect(out[0]).toBe('Listen.');
     for (const s of out.slice(1)) expect(s.length).toBeLessThanOrEqual(220);
     expect(out.length).toBe(3);
@@ -135,15 +138,36 @@ describe('sentence splitter', () => {
     expect(noSpace(out.join(''))).toBe(noSpace(`Listen. ${long}`));
   });
 
-  it('keeps the first chunk short, cut at a clause boundary after ~40 chars', () => {
-    const out = splitSentences(
-      'Beneath the shattered vault of the old observatory, where the brass telescopes have long since rusted, you find the astronomer waiting. He smiles.',
-    );
-    expect(out[0]).toBe('Beneath the shattered vault of the old observatory,');
-    expect(out[1]).toBe(
+  it('starts fast: a first chunk of a phrase, a second of a clause, then whole sentences', () => {
+    expect(
+      splitSentences(
+        'The torchlight gutters as you step past the threshold, and the smell of old stone rises to meet you. Somewhere below, water drips in a slow and patient rhythm.',
+      ),
+    ).toEqual([
+      'The torchlight gutters',
+      'as you step past the threshold,',
+      'and the smell of old stone rises to meet you.',
+      'Somewhere below, water drips in a slow and patient rhythm.',
+    ]);
+    // A clause boundary is preferred to a phrase boundary; neither leaves a chunk ending on "the".
+    expect(
+      splitSentences(
+        'Beneath the shattered vault of the old observatory, where the brass telescopes have long since rusted, you find the astronomer waiting. He smiles.',
+      ),
+    ).toEqual([
+      'Beneath the shattered vault',
+      'of the old observatory,',
       'where the brass telescopes have long since rusted, you find the astronomer waiting.',
-    );
-    expect(out[2]).toBe('He smiles.');
+      'He smiles.',
+    ]);
+    expect(
+      splitSentences('At the gate, a guard with a long spear bars your way and demands a toll.'),
+    ).toEqual(['At the gate, a guard', 'with a long spear bars your way and demands a toll.']);
+    // Short sentences are never cut; "as" is a phrase opener, "ask" is not.
+    expect(splitSentences('Roll for initiative. The goblins ask for gold as tribute.')).toEqual([
+      'Roll for initiative.',
+      'The goblins ask for gold as tribute.',
+    ]);
   });
 
   it('hard-splits at a space when there is no clause boundary', () => {
