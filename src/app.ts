@@ -7,7 +7,7 @@ import type { Config } from './config';
 import { openDatabase, type Database } from './db';
 import { PrismaPlaybackRepository } from './db/playback-repository';
 import { waitForDatabase } from './db/wait';
-import type { Logger } from './log';
+import { redactSecret, redactTokenParam, type Logger } from './log';
 import { createNarrationService } from './narration';
 import type { NarrationService } from './narration/service';
 import { FileAudioStore, shardOwnership, startPlaybackEngine } from './playback';
@@ -111,7 +111,10 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
       );
     }
 
-    const tokens = new TokenSigner(await loadTokenSecret(config.tokenSecret, config.dataDir));
+    const tokenSecret = await loadTokenSecret(config.tokenSecret, config.dataDir);
+    // Generated into the data dir when not configured: the logger learns it here.
+    redactSecret(tokenSecret);
+    const tokens = new TokenSigner(tokenSecret);
     const services: AppServices = { config, log, clock, engine, narration, tokens, cast, scenes };
 
     // Under ShardingManager each shard process serves its own stations on PORT + its first shard id.
@@ -141,7 +144,16 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
     } else {
       log.info('DISCORD_TOKEN is not set: running the web station and DM console only');
       const links = createConsoleLinks(services, { baseUrl: config.publicUrl });
-      log.info({ dm: links.dmUrl, listen: links.listenUrl, live: links.liveUrl }, 'console links');
+      // The tokens go to the terminal only; the log line says where the links are, not what they hold.
+      log.info(
+        {
+          dm: redactTokenParam(links.dmUrl),
+          listen: redactTokenParam(links.listenUrl),
+          live: redactTokenParam(links.liveUrl),
+          expiresAt: links.expiresAt.toISOString(),
+        },
+        'console links printed to the terminal',
+      );
       process.stdout.write(
         `\n  DM console:    ${links.dmUrl}\n  Listener page: ${links.listenUrl}\n  Live MP3:      ${links.liveUrl}\n\n`,
       );

@@ -391,6 +391,34 @@ describe('lifecycle', () => {
     );
   });
 
+  it('closes a connection when its token expires (4401 with the reason), even for tokens of many days', async () => {
+    const short = await connect(h.tokens.sign('c1', 'player', 60, h.clock.now()));
+    const { connection_id: id } = await short.next('connection_registered');
+    const long = await connect(h.tokens.sign('c1', 'player', 40 * 24 * 3600, h.clock.now()));
+    await long.next('connection_registered');
+    h.clock.advance(59_000);
+    expect(short.closeCode).toBeNull();
+    h.clock.advance(1_000);
+    expect(await short.next('error')).toEqual({
+      type: 'error',
+      code: 'unauthorized',
+      message: 'The link has expired; ask the DM for a fresh one.',
+    });
+    expect(await short.closed).toBe(4401);
+    expect(short.closeReason).toBe('The link has expired; ask the DM for a fresh one.');
+    await eventually(
+      async () =>
+        (await tdb.db.prisma.websocketConnection.findUnique({ where: { id: id as string } }))?.status ===
+        'DISCONNECTED',
+    );
+    // 40 days is past what one Node timer holds (24.8 days): re-armed, not fired at once.
+    h.clock.advance(30 * 24 * 3600 * 1000);
+    expect(long.closeCode).toBeNull();
+    expect(long.ws.readyState).toBe(long.ws.OPEN);
+    h.clock.advance(10 * 24 * 3600 * 1000);
+    expect(await long.closed).toBe(4401);
+  });
+
   it('marks a closed connection DISCONNECTED', async () => {
     const s = await connect();
     const { connection_id: id } = await s.next('connection_registered');

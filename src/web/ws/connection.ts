@@ -4,6 +4,7 @@
  * send buffer bound. ACKs are recorded here and go nowhere near the station.
  */
 import type { WebSocket } from 'ws';
+import type { TimerHandle } from '../../clock';
 import type { TokenClaims, TokenRole } from '../../auth';
 import type { DeliveryField, ListenerRecords } from '../../playback';
 import type { WebContext } from '../context';
@@ -27,7 +28,15 @@ export const CloseCode = {
    * client id) connected again; this (older) connection is replaced.
    */
   Superseded: 4001,
+  /** The token expired while the connection was open; the reason says so, the page shows it. */
+  TokenExpired: 4401,
 } as const;
+
+/** The close reason (and `error` message) when a connection's token expires. */
+export const TOKEN_EXPIRED_REASON = 'The link has expired; ask the DM for a fresh one.';
+
+/** Longest delay Node's timers take (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A page's per-tab id (`client` on the WebSocket URL): random, kept in the
@@ -95,8 +104,9 @@ export class ClientConnection {
   readonly #registered: Promise<void>;
   #window = { start: 0, total: 0, bad: 0 };
   #lastHeartbeatWrite: number;
-  #endStatus: 'SUPERSEDED' | 'FAILED' | null = null;
+  #endStatus: 'SUPERSEDED' | 'FAILED' | 'DISCONNECTED' | null = null;
   #closed = false;
+  #expiryTimer: TimerHandle | null = null;
   #resolveClosed: () => void = () => {};
   /** Settles once the socket is closed. */
   readonly whenClosed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
@@ -149,6 +159,32 @@ export class ClientConnection {
     });
     ws.on('error', (err) => ctx.log.debug({ err, connection: id }, 'WebSocket error'));
     ws.on('close', () => this.#onClose());
+    this.#armExpiry(claims.expiresAt * 1000);
+  }
+
+  /**
+   * Closes the connection when its token expires (4401, with the reason the
+   * page shows): a link that expired must not keep listening. Long tokens
+   * (days) are re-armed in steps Node's timers can hold.
+   */
+  #armExpiry(expiresAtMs: number): void {
+    const clock = this.#ctx.clock;
+    const left = expiresAtMs - clock.now();
+    if (left <= 0) {
+      this.#expire();
+      return;
+    }
+    this.#expiryTimer = clock.setTimeout(() => this.#armExpiry(expiresAtMs), Math.min(left, MAX_TIMER_MS));
+  }
+
+  #expire(): void {
+    this.#expiryTimer = null;
+    if (this.#closed || this.#endStatus) return;
+    this.#endStatus = 'DISCONNECTED';
+    this.#ctx.log.info({ connection: this.id, campaign: this.campaignId }, 'WebSocket token expired');
+    this.send(errorMessage('unauthorized', TOKEN_EXPIRED_REASON));
+    this.#ws.close(CloseCode.TokenExpired, TOKEN_EXPIRED_REASON);
+    this.#forceCloseLater();
   }
 
   get open(): boolean {
@@ -321,6 +357,8 @@ export class ClientConnection {
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#expiryTimer) this.#ctx.clock.clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = null;
     const status = this.#endStatus ?? 'DISCONNECTED';
     if (status !== 'SUPERSEDED') {
       const at = new Date(this.#ctx.clock.now());
