@@ -36,6 +36,7 @@ export { DEMO_NARRATIONS, demoNarrationFor, startDemoLlmServer, type DemoLlmServ
 
 // LLM, splitter, retries, rate limit, voices.
 export {
+  CONTINUE_INSTRUCTION,
   DEFAULT_NARRATOR_PROMPT,
   LlmError,
   LlmStallError,

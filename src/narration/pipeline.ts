@@ -14,6 +14,7 @@ import type { SpeakerVoiceResolver } from '../cast/voices';
 import { systemClock, type Clock } from '../clock';
 import { silentLogger, type Logger } from '../log';
 import {
+  isFinalRequestStatus,
   RequestClosedError,
   RequestStatus,
   type EndReason,
@@ -273,7 +274,7 @@ export class NarrationPipeline implements NarrationService {
       'narration accepted',
     );
     // Skipped or stopped in the moment between creation and here.
-    if (request.status === RequestStatus.Cancelled || request.status === RequestStatus.Failed) {
+    if (isFinalRequestStatus(request.status)) {
       this.#onRequestEnded({ request, status: request.status, reason: 'skipped' });
     }
     return {

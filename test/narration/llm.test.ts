@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeOpenAiServer } from '../../src/narration/fake-openai-server';
 import {
+  CONTINUE_INSTRUCTION,
   DEFAULT_NARRATOR_PROMPT,
   LlmError,
   OpenAiLlmClient,
@@ -41,6 +42,19 @@ async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
 }
 
 describe('OpenAiLlmClient against the fake server', () => {
+  it('continues a narration cut short: the text so far as the assistant turn, then the ask to go on', async () => {
+    const cut = 'The gate groans open. Beyond it, mist cu';
+    const deltas = await collect(client().streamNarration({ prompt: 'Open the gate', continueFrom: cut }));
+    // The fake, like a model, sends only the rest.
+    expect(cut + deltas.join('')).toBe(REPLY);
+    const body = server.lastRequestBody('chat') as Record<string, unknown>;
+    const messages = body.messages as Array<{ role: string; content: string }>;
+    expect(messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(messages[1]?.content).toBe('Open the gate');
+    expect(messages[2]?.content).toBe(cut);
+    expect(messages[3]?.content).toBe(CONTINUE_INSTRUCTION);
+  });
+
   it('streams the reply as deltas and sends prompt, history and limits', async () => {
     const deltas = await collect(
       client({ maxTokens: 123 }).streamNarration({
