@@ -13,6 +13,7 @@ import type { NarrationService } from './narration/service';
 import { FileAudioStore, shardOwnership, startPlaybackEngine } from './playback';
 import { SceneService } from './scenes';
 import { loadTokenSecret } from './secret';
+import { RecapService, TranscriptRecorder, TranscriptService } from './transcript';
 import type { AppServices } from './services';
 import { createConsoleLinks, startWebServer } from './web';
 
@@ -115,7 +116,34 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
     // Generated into the data dir when not configured: the logger learns it here.
     redactSecret(tokenSecret);
     const tokens = new TokenSigner(tokenSecret);
-    const services: AppServices = { config, log, clock, engine, narration, tokens, cast, scenes };
+    // Every narration that leaves the station goes into the campaign's transcript.
+    const recorder = new TranscriptRecorder({
+      prisma: db.prisma,
+      stations: engine.stations,
+      repository: engine.repository,
+      clock,
+      logger: log,
+    });
+    closers.push(() => recorder.close());
+    const transcript = new TranscriptService({
+      prisma: db.prisma,
+      clock,
+      sessionGapMs: config.transcriptSessionGapHours * 3600_000,
+    });
+    const tracked = recorder.track(narration);
+    const recap = new RecapService({ llm: narration.llm, transcript, narration: tracked, logger: log });
+    const services: AppServices = {
+      config,
+      log,
+      clock,
+      engine,
+      narration: tracked,
+      tokens,
+      cast,
+      scenes,
+      transcript,
+      recap,
+    };
 
     // Under ShardingManager each shard process serves its own stations on PORT + its first shard id.
     const port = config.shards ? config.port + Math.min(...config.shards.ids) : config.port;

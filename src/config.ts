@@ -41,6 +41,11 @@ const EnvSchema = z.object({
   GAP_BETWEEN_REQUESTS_MS: ms(0).default(400),
   STALL_TIMEOUT_MS: ms(1000).default(180_000),
   RETENTION_DAYS: z.coerce.number().positive().default(7),
+  TRANSCRIPT_SESSION_GAP_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(3),
   CLEANUP_INTERVAL_MS: ms(1000).default(60_000),
   HEARTBEAT_TIMEOUT_MS: ms(1000).default(90_000),
   MAX_WS_CONNECTIONS: z.coerce.number().int().min(1).default(10_000),
@@ -110,6 +115,8 @@ export interface Config {
   gapBetweenRequestsMs: number;
   stallTimeoutMs: number;
   retentionDays: number;
+  /** A pause longer than this starts a new transcript session. */
+  transcriptSessionGapHours: number;
   cleanupIntervalMs: number;
   heartbeatTimeoutMs: number;
   dbRetryIntervalMs: number;
@@ -195,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gapBetweenRequestsMs: e.GAP_BETWEEN_REQUESTS_MS,
     stallTimeoutMs: e.STALL_TIMEOUT_MS,
     retentionDays: e.RETENTION_DAYS,
+    transcriptSessionGapHours: e.TRANSCRIPT_SESSION_GAP_HOURS,
     cleanupIntervalMs: e.CLEANUP_INTERVAL_MS,
     heartbeatTimeoutMs: e.HEARTBEAT_TIMEOUT_MS,
     dbRetryIntervalMs: e.DB_RETRY_INTERVAL_MS,

@@ -6,6 +6,7 @@ import type { Logger } from './log';
 import type { NarrationService } from './narration/service';
 import type { PlaybackEngine } from './playback';
 import type { SceneService } from './scenes';
+import type { RecapService, TranscriptService } from './transcript';
 
 /**
  * What the composition root (main.ts) hands to the bot and the web companion.
@@ -22,4 +23,8 @@ export interface AppServices {
   cast?: CastService | undefined;
   /** Prepared scenes. */
   scenes?: SceneService | undefined;
+  /** The campaigns' transcripts and sessions. */
+  transcript?: TranscriptService | undefined;
+  /** "Previously on…" recaps. */
+  recap?: RecapService | undefined;
 }

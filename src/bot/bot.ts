@@ -124,6 +124,8 @@ export async function startBot(services: AppServices, options: StartBotOptions =
     narration: services.narration,
     cast: services.cast,
     scenes: services.scenes,
+    transcript: services.transcript,
+    recap: services.recap,
     tokens: services.tokens,
     publicUrl: services.config.publicUrl,
     tokenTtlHours: services.config.tokenTtlHours,

@@ -4,6 +4,7 @@ import type { CastService } from '../cast';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
 import type { SceneService } from '../scenes';
+import type { RecapService, TranscriptService } from '../transcript';
 import type { NarrationService } from '../narration/service';
 import type { Campaign, CampaignDirectory, PlaybackRepository, StationRegistry } from '../playback';
 import type { ArrivalOrder, ArrivalTicket } from './arrival-order';
@@ -59,6 +60,9 @@ export interface BotDeps {
   cast?: CastService | undefined;
   /** Prepared scenes (`/scene`); absent when the server runs without them. */
   scenes?: SceneService | undefined;
+  /** Transcripts (`/transcript`) and recaps (`/recap`); absent when the server runs without them. */
+  transcript?: TranscriptService | undefined;
+  recap?: RecapService | undefined;
 }
 
 /** Everything `execute` gets. */

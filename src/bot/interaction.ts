@@ -16,6 +16,8 @@ export interface ReplyBody {
   content: string;
   flags?: MessageFlags.Ephemeral;
   allowedMentions?: { parse: [] };
+  /** Files attached to the reply (e.g. a transcript). */
+  files?: { attachment: Buffer; name: string }[];
 }
 
 /** Something that can be answered: a slash command or anything else repliable. */

@@ -90,6 +90,8 @@ export interface ManagedNarrationService extends NarrationService {
   /** The TTS engine and encoder in use (prepared scenes render with the same ones). */
   readonly tts: TtsProvider;
   readonly encoder: AudioEncoder;
+  /** The LLM in use, if any (recaps are written with it). */
+  readonly llm: LlmClient | null;
 }
 
 /**
@@ -155,6 +157,7 @@ export async function createNarrationService(
       pipeline,
       tts,
       encoder,
+      llm,
       get llmAvailable() {
         return pipeline.llmAvailable;
       },

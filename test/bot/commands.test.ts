@@ -56,6 +56,8 @@ describe('registry', () => {
       'campaign',
       'cast',
       'scene',
+      'transcript',
+      'recap',
     ]);
     const json = h.registry.toJSON(); // the builders validate names, descriptions and option limits here
     expect(json.find((c) => c.name === 'narrate')?.options?.[0]).toMatchObject({

@@ -7,11 +7,13 @@ import { listenCommand } from './listen';
 import { narrateCommand } from './narrate';
 import { pauseCommand } from './pause';
 import { queueCommand } from './queue';
+import { recapCommand } from './recap';
 import { resumeCommand } from './resume';
 import { sayCommand } from './say';
 import { sceneCommand } from './scene';
 import { skipCommand } from './skip';
 import { stopCommand } from './stop';
+import { transcriptCommand } from './transcript';
 import { voiceCommand } from './voice';
 
 export {
@@ -23,11 +25,13 @@ export {
   narrateCommand,
   pauseCommand,
   queueCommand,
+  recapCommand,
   resumeCommand,
   sayCommand,
   sceneCommand,
   skipCommand,
   stopCommand,
+  transcriptCommand,
   voiceCommand,
 };
 
@@ -47,4 +51,6 @@ export const ALL_COMMANDS: readonly Command[] = [
   campaignCommand,
   castCommand,
   sceneCommand,
+  transcriptCommand,
+  recapCommand,
 ];
