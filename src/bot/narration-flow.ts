@@ -4,6 +4,7 @@ import type { CommandContext } from './command';
 import { NarrationProgressReply } from './progress';
 import { OK, refuse, type CommandResult } from './refusals';
 import { deferOnce, refusalMessage } from './replies';
+import type { LeaveReason, VoiceManagerEvents } from './voice';
 
 /** Shown when `/narrate` ran without an LLM. */
 export const VERBATIM_NOTICE =
@@ -60,6 +61,11 @@ export async function runNarration(
   }
   if (handle.spokenVerbatim) notes.unshift(VERBATIM_NOTICE);
 
+  // If Discord's voice gives out while this narration is followed, the DM reads why here.
+  const onLeft = (e: VoiceManagerEvents['left'][0]): void => {
+    const note = e.guildId === guildId ? voiceLostNote(e.reason, e.closeCode) : null;
+    if (note) tracker.addNote(note);
+  };
   const tracker: NarrationProgressReply = new NarrationProgressReply({
     interaction,
     handle,
@@ -68,11 +74,33 @@ export async function runNarration(
     log: ctx.log,
     editIntervalMs: deps.progressEditIntervalMs,
     notes,
-    onFinished: () => deps.tasks.delete(tracker),
+    onFinished: () => {
+      deps.tasks.delete(tracker);
+      deps.voice.off('left', onLeft);
+    },
   });
   deps.tasks.add(tracker);
+  deps.voice.on('left', onLeft);
   tracker.start();
   void joinNote.then((note) => note && tracker.addNote(note));
   ctx.log.info({ request: handle.request.id, mode, verbatim: handle.spokenVerbatim }, 'narration accepted');
   return OK;
+}
+
+/** What the DM is told when the bot loses the voice channel on its own (null: the DM or idle made it leave). */
+export function voiceLostNote(reason: LeaveReason, closeCode?: number): string | null {
+  const web = 'Web listeners (`/listen`) still hear it; `/join` brings me back.';
+  const code = closeCode === undefined ? '' : ` (close code ${closeCode})`;
+  switch (reason) {
+    case 'reconnect_failed':
+      return `⚠️ Lost the voice channel: Discord kept closing the connection${code}, so I stopped retrying. ${web}`;
+    case 'rate_limited':
+      return `⚠️ Discord rate-limited my voice connection${code}, so I left the channel. ${web}`;
+    case 'kicked':
+      return `⚠️ I was disconnected from the voice channel${code}. ${web}`;
+    case 'channel_gone':
+      return `⚠️ The voice call ended (channel deleted?)${code}. ${web}`;
+    default:
+      return null;
+  }
 }

@@ -547,3 +547,39 @@ describe('the 15-minute interaction window', () => {
     expect(i.calls.every((c) => c.kind === 'deferReply' || c.kind === 'editReply')).toBe(true);
   });
 });
+
+describe('voice moves and losses, as the DM sees them', () => {
+  it('/join in another channel moves there without leaving first, and remembers it', async () => {
+    expect((await h.run({ command: 'join', ...AS_DM })).outcome).toBe('ok');
+    const conn = h.adapter.connection();
+    const { i, outcome } = await h.run({ command: 'join', ...AS_DM, voiceChannelId: 'vc-2' });
+    expect(outcome).toBe('ok');
+    expect(i.content).toBe('🎙️ Joined <#vc-2> — on air here.');
+    expect(h.adapter.connections).toHaveLength(1);
+    expect(conn.payloads).toEqual([`join ${VOICE_CHANNEL}`, 'join vc-2']);
+    expect(h.voice.channelOf(GUILD.id)).toBe('vc-2');
+    await vi.waitFor(async () => expect((await campaign())?.voiceChannelId).toBe('vc-2'));
+    // Dragged by someone to vc-3: the connection reconnects there; the bot follows and remembers it.
+    conn.signalling();
+    conn.ready('vc-3');
+    expect(h.voice.channelOf(GUILD.id)).toBe('vc-3');
+    await vi.waitFor(async () => expect((await campaign())?.voiceChannelId).toBe('vc-3'));
+  });
+
+  it('tells the DM in the progress reply when voice gives up after repeated closes', async () => {
+    const { i } = await h.run({ command: 'say', options: { text: 'Hello.' }, ...AS_DM });
+    await h.narration.last.addChunk(120_000);
+    const conn = h.adapter.connection();
+    conn.onRejoin = (c) => h.t.clock.setTimeout(() => c.networkClose(4017), 100);
+    conn.networkClose(4017);
+    await advance(h.t.clock, 40_000, 200);
+    expect(h.voice.channelOf(GUILD.id)).toBeNull();
+    expect(i.content).toContain(
+      '⚠️ Lost the voice channel: Discord kept closing the connection (close code 4017)',
+    );
+    expect(h.logs.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+      'voice: could not reconnect; giving up',
+    ]);
+    expect(station().now()?.request.text).toBe('Hello.'); // web listeners keep playing
+  });
+});

@@ -1,12 +1,21 @@
 import { VoiceConnectionStatus, type DiscordGatewayAdapterLibraryMethods } from '@discordjs/voice';
 import { PermissionFlagsBits, type Client } from 'discord.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DiscordVoiceAdapter, type VoiceConnectionPort } from '../../src/bot/voice';
-import { silentLogger } from '../../src/log';
+import type { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import {
+  DiscordVoiceAdapter,
+  GuildVoice,
+  GuildVoiceStatus,
+  type VoiceConnectionPort,
+} from '../../src/bot/voice';
+import { createLogger, silentLogger } from '../../src/log';
+import { ManualClock } from '../support/manual-clock';
 
 /** Just enough of a discord.js Client for the adapter: one guild with one voice channel. */
 function fakeClient(options: { perms?: bigint[]; full?: boolean; voice?: boolean } = {}) {
   const sent: unknown[] = [];
+  let onSend: (payload: unknown) => void = () => undefined;
   let library: DiscordGatewayAdapterLibraryMethods | null = null;
   const channel = {
     isVoiceBased: () => options.voice ?? true,
@@ -20,11 +29,23 @@ function fakeClient(options: { perms?: bigint[]; full?: boolean; voice?: boolean
     channels: { cache: new Map([['vc-1', channel]]) },
     voiceAdapterCreator: (methods: DiscordGatewayAdapterLibraryMethods) => {
       library = methods;
-      return { sendPayload: (p: unknown) => (sent.push(p), true), destroy: () => undefined };
+      return {
+        sendPayload: (p: unknown) => {
+          sent.push(p);
+          onSend(p);
+          return true;
+        },
+        destroy: () => undefined,
+      };
     },
   };
   const client = { guilds: { cache: new Map([['g1', guild]]) } } as unknown as Client;
-  return { client, sent, library: () => library as DiscordGatewayAdapterLibraryMethods };
+  return {
+    client,
+    sent,
+    library: () => library as DiscordGatewayAdapterLibraryMethods,
+    onSend: (fn: (payload: unknown) => void) => (onSend = fn),
+  };
 }
 
 let connection: VoiceConnectionPort | null = null;
@@ -112,5 +133,82 @@ describe('DiscordVoiceAdapter (real @discordjs/voice, loopback only)', () => {
       noSubscriber: 'play',
       maxMissedFrames: Number.POSITIVE_INFINITY,
     });
+  });
+});
+
+describe('GuildVoice on the real @discordjs/voice connection', () => {
+  /** Gateway payloads as `join <channel>` / `leave`. */
+  const ops = (sent: unknown[]) =>
+    sent.map((p) => {
+      const d = (p as { d: { channel_id: string | null } }).d;
+      return d.channel_id ? `join ${d.channel_id}` : 'leave';
+    });
+
+  function openReal(group: string) {
+    const f = fakeClient();
+    const clock = new ManualClock();
+    const lines: { level: number; msg: string }[] = [];
+    const log = createLogger({
+      level: 'debug',
+      destination: new Writable({
+        write(chunk: Buffer, _e, cb) {
+          for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l));
+          cb();
+        },
+      }),
+    });
+    const adapter = new DiscordVoiceAdapter(f.client, { group, log });
+    let port: VoiceConnectionPort | null = null;
+    const join = adapter.join.bind(adapter);
+    adapter.join = (g, c) => (port = join(g, c));
+    const voice = new GuildVoice({ guildId: 'g1', channelId: 'vc-1', adapter, clock, log });
+    const library = () =>
+      (port as unknown as { connection: { state: { networking?: EventEmitter } } }).connection;
+    return { f, clock, voice, lines, library };
+  }
+
+  /** What Discord answers to a join: the bot's voice state, then a voice server (nothing listens there). */
+  function answerJoin(f: ReturnType<typeof fakeClient>): void {
+    f.library().onVoiceStateUpdate({
+      session_id: 's',
+      channel_id: 'vc-1',
+      user_id: 'u',
+      guild_id: 'g1',
+    } as never);
+    f.library().onVoiceServerUpdate({ token: 't', guild_id: 'g1', endpoint: '127.0.0.1:1' });
+  }
+
+  it.each([4021, 4022])('on %i sends the leave and no join of its own first', (code) => {
+    const { f, voice, library } = openReal(`bardcast-close-${code}`);
+    answerJoin(f);
+    // What Networking does when the voice WebSocket closes with that code.
+    library().state.networking?.emit('close', code);
+    expect(ops(f.sent)).toEqual(['join vc-1', 'leave']);
+    expect(voice.state).toMatchObject({ status: GuildVoiceStatus.Destroyed, closeCode: code });
+  });
+
+  it('a close that repeats on every attempt: at most 5 rejoins in 60 s with backoff, then one warn and it gives up', async () => {
+    const { f, clock, voice, lines } = openReal('bardcast-storm');
+    // Every join is answered; every voice session then fails (nothing listens on 127.0.0.1:1).
+    let answered = 0;
+    f.onSend((p) => {
+      if (ops([p])[0] !== 'leave' && answered++ < 60) setImmediate(() => answerJoin(f));
+    });
+    answerJoin(f);
+    const start = clock.now();
+    for (let n = 0; n < 240 && voice.state.status !== GuildVoiceStatus.Destroyed; n++) {
+      await new Promise((r) => setTimeout(r, 5)); // the real sockets fail in real time
+      clock.advance(250);
+    }
+    const joins = ops(f.sent).filter((o) => o.startsWith('join'));
+    console.info(
+      `[storm] ${joins.length - 1} rejoins after the first join, gave up after ${clock.now() - start} ms of backoff`,
+    );
+    expect(joins.length - 1).toBeLessThanOrEqual(5);
+    expect(voice.state).toMatchObject({ status: GuildVoiceStatus.Destroyed, reason: 'reconnect_failed' });
+    expect(ops(f.sent).at(-1)).toBe('leave');
+    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+      'voice: could not reconnect; giving up',
+    ]);
   });
 });

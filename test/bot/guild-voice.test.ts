@@ -143,15 +143,68 @@ describe('GuildVoice lifecycle', () => {
   ])('gives up at once on close code %i (%s), although the library would retry', async (code, reason) => {
     const { voice, conn } = open();
     conn.ready();
-    // @discordjs/voice handles the close first (it signals to rejoin by itself), then tells us.
-    conn.signalling();
-    conn.networkClose(code);
+    conn.networkClose(code); // we hear it before the library, which would rejoin at once
     await settle();
     expect(voice.state).toEqual({ status: GuildVoiceStatus.Destroyed, reason, closeCode: code });
     expect(conn.destroyed).toBe(true);
+    expect(conn.payloads).toEqual(['join vc-1', 'leave']); // the leave, and no join before it
     expect(conn.rejoins).toBe(0);
     await advance(clock, 60_000, 5000);
     expect(conn.rejoins).toBe(0);
+  });
+
+  it('lets the library rejoin at once after a first close (a blip heals fastest), with no backoff', async () => {
+    const { voice, conn } = open();
+    conn.ready();
+    conn.onRejoin = (c) => clock.setTimeout(() => c.ready(), 150);
+    conn.networkClose(4006);
+    await advance(clock, 200, 50);
+    expect(conn.autoRejoins).toBe(1);
+    expect(conn.rejoins).toBe(0);
+    expect(voice.ready).toBe(true);
+  });
+
+  it('a close that repeats on every attempt (4017): at most 5 joins in 60 s with backoff, then gives up', async () => {
+    const { voice, conn } = open();
+    conn.ready();
+    // Discord answers each join, and the voice server closes the session again 100 ms later.
+    conn.onRejoin = (c) => clock.setTimeout(() => c.networkClose(4017), 100);
+    conn.networkClose(4017);
+    await advance(clock, 60_000, 100);
+    const joins = conn.payloads.filter((p) => p.startsWith('join')).length - 1;
+    expect(joins).toBeLessThanOrEqual(5);
+    expect(joins).toBe(conn.autoRejoins + conn.rejoins);
+    expect(voice.state).toEqual({
+      status: GuildVoiceStatus.Destroyed,
+      reason: 'reconnect_failed',
+      closeCode: 4017,
+    });
+    expect(conn.payloads.at(-1)).toBe('leave');
+    // Backed off: the library's immediate join, then rejoins #2…#5 after 2, 4, 8 and 16 s.
+    expect(states.filter((s) => s.includes('reconnecting #')).map((s) => s.split(' ')[2])).toEqual([
+      '#0',
+      '#0',
+      '#2',
+      '#3',
+      '#4',
+      '#5',
+    ]);
+  });
+
+  it('moves to another channel without leaving first (rejoin), and follows a drag', async () => {
+    const { voice, conn } = open();
+    conn.ready();
+    expect(voice.move('vc-2')).toBe(true);
+    expect(voice.state).toEqual({ status: GuildVoiceStatus.Ready, channelId: 'vc-2' });
+    conn.signalling(); // Discord's new voice server for that channel
+    conn.ready('vc-2');
+    expect(conn.payloads).toEqual(['join vc-1', 'join vc-2']);
+    expect(voice.state).toEqual({ status: GuildVoiceStatus.Ready, channelId: 'vc-2' });
+    // Someone drags the bot to vc-3: the library reconnects there by itself.
+    conn.signalling();
+    conn.ready('vc-3');
+    expect(voice.state).toEqual({ status: GuildVoiceStatus.Ready, channelId: 'vc-3' });
+    expect(conn.destroyed).toBe(false);
   });
 
   it('follows a connection destroyed from outside', () => {

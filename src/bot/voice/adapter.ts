@@ -26,9 +26,10 @@ export type ConnectionState =
 export interface ConnectionEvents {
   stateChange: [oldState: ConnectionState, newState: ConnectionState];
   /**
-   * The voice WebSocket closed with `code`. The library reconnects by itself
-   * on most codes and only surfaces 4014 in its state, so the codes that must
-   * not be retried (4021, 4022) are reported here.
+   * The voice WebSocket closed with `code`, reported BEFORE the library
+   * handles it: on every code but 4014 the library at once sends a new join
+   * (op 4) by itself. A listener can still stop that: destroy the connection
+   * (4021, 4022: no join is sent), or {@link VoiceConnectionPort.holdAutoRejoin}.
    */
   networkClose: [code: number];
 }
@@ -39,8 +40,17 @@ export interface VoiceConnectionPort extends EventEmitter<ConnectionEvents> {
   /** The channel it is (or is trying to be) in; changes when someone drags the bot. */
   readonly channelId: string | null;
   subscribe(player: AudioPlayerPort): void;
-  /** Asks Discord to put the bot back in its channel (Disconnected → Signalling). */
-  rejoin(): boolean;
+  /**
+   * Asks Discord to put the bot back in its channel (Disconnected →
+   * Signalling), or with `channelId`, to move it there without leaving first.
+   */
+  rejoin(channelId?: string): boolean;
+  /**
+   * Only from a `networkClose` listener: the join the library is about to
+   * send for this close is not sent; the connection goes Disconnected
+   * instead, and the caller rejoins when it sees fit (backoff).
+   */
+  holdAutoRejoin(): void;
   destroy(): void;
 }
 

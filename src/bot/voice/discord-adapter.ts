@@ -11,10 +11,11 @@ import {
   createAudioPlayer,
   createAudioResource,
   joinVoiceChannel,
+  type DiscordGatewayAdapterCreator,
   type VoiceConnection,
   type VoiceConnectionState,
 } from '@discordjs/voice';
-import { PermissionFlagsBits, type Client } from 'discord.js';
+import { GatewayOpcodes, PermissionFlagsBits, type Client } from 'discord.js';
 import type { Logger } from '../../log';
 import type {
   AudioPlayerPort,
@@ -76,15 +77,16 @@ export class DiscordVoiceAdapter implements VoiceAdapter {
   join(guildId: string, channelId: string): VoiceConnectionPort {
     const guild = this.client.guilds.cache.get(guildId);
     if (!guild) throw new Error(`guild ${guildId} is not in this shard's cache`);
+    const gate: JoinGate = { hold: false };
     const connection = joinVoiceChannel({
       guildId,
       channelId,
-      adapterCreator: guild.voiceAdapterCreator,
+      adapterCreator: gatedAdapter(guild.voiceAdapterCreator, gate),
       group: this.options.group,
       selfDeaf: true,
       selfMute: false,
     });
-    return new DiscordConnection(connection, this.options.log.child({ guild: guildId }));
+    return new DiscordConnection(connection, gate, this.options.log.child({ guild: guildId }));
   }
 
   createPlayer(): AudioPlayerPort {
@@ -100,12 +102,47 @@ export class DiscordVoiceAdapter implements VoiceAdapter {
   }
 }
 
-/** A VoiceConnection behind the port, with the networking close codes surfaced. */
+/** Lets {@link DiscordConnection.holdAutoRejoin} drop the library's next join. */
+interface JoinGate {
+  hold: boolean;
+}
+
+/**
+ * discord.js's gateway adapter with a gate on joins: while `gate.hold` is
+ * set, the next join (op 4 with a channel) is not sent and reported as
+ * failed, which the library answers with Disconnected. Leaves always pass.
+ */
+function gatedAdapter(create: DiscordGatewayAdapterCreator, gate: JoinGate): DiscordGatewayAdapterCreator {
+  return (methods) => {
+    const inner = create(methods);
+    return {
+      sendPayload: (payload: unknown) => {
+        if (gate.hold && isJoin(payload)) {
+          gate.hold = false;
+          return false;
+        }
+        return inner.sendPayload(payload);
+      },
+      destroy: () => inner.destroy(),
+    };
+  };
+}
+
+function isJoin(payload: unknown): boolean {
+  const p = payload as { op?: unknown; d?: { channel_id?: unknown } } | null;
+  return p?.op === GatewayOpcodes.VoiceStateUpdate && typeof p.d?.channel_id === 'string';
+}
+
+/**
+ * A VoiceConnection behind the port, with the networking close codes
+ * surfaced before the library acts on them (see `networkClose`).
+ */
 class DiscordConnection extends EventEmitter<ConnectionEvents> implements VoiceConnectionPort {
   readonly #watched = new WeakSet<object>();
 
   constructor(
     readonly connection: VoiceConnection,
+    private readonly gate: JoinGate,
     log: Logger,
   ) {
     super();
@@ -113,8 +150,9 @@ class DiscordConnection extends EventEmitter<ConnectionEvents> implements VoiceC
       this.#watchNetworking(newState);
       this.emit('stateChange', toPort(oldState), toPort(newState));
     });
-    // Errors also show up as state changes, which GuildVoice handles; log them for context.
-    connection.on('error', (err) => log.warn({ err }, 'voice: connection error'));
+    // Errors also show up as state changes, which GuildVoice handles (and warns about when it
+    // gives up); logged for context, not as warnings: a failing server repeats them per attempt.
+    connection.on('error', (err) => log.info({ err }, 'voice: connection error'));
     this.#watchNetworking(connection.state);
   }
 
@@ -131,8 +169,15 @@ class DiscordConnection extends EventEmitter<ConnectionEvents> implements VoiceC
     this.connection.subscribe(player.player);
   }
 
-  rejoin(): boolean {
-    return this.connection.rejoin();
+  rejoin(channelId?: string): boolean {
+    this.gate.hold = false;
+    return this.connection.rejoin(
+      channelId === undefined ? undefined : { channelId, selfDeaf: true, selfMute: false },
+    );
+  }
+
+  holdAutoRejoin(): void {
+    this.gate.hold = true;
   }
 
   destroy(): void {
@@ -142,7 +187,8 @@ class DiscordConnection extends EventEmitter<ConnectionEvents> implements VoiceC
   #watchNetworking(state: VoiceConnectionState): void {
     if (!('networking' in state) || this.#watched.has(state.networking)) return;
     this.#watched.add(state.networking);
-    state.networking.on('close', (code: number) => this.emit('networkClose', code));
+    // First in line: the library's own listener re-sends a join the moment it runs.
+    state.networking.prependListener('close', (code: number) => this.emit('networkClose', code));
   }
 }
 

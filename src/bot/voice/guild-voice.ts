@@ -7,7 +7,7 @@ import { entersState, sleep } from './enters-state';
 
 /** Where one guild's voice presence is. */
 export enum GuildVoiceStatus {
-  /** Joining for the first time. */
+  /** Joining for the first time, or moving to another channel. */
   Connecting = 'connecting',
   /** Connected; audio reaches the channel. */
   Ready = 'ready',
@@ -45,8 +45,12 @@ export interface GuildVoiceTiming {
   signalWaitMs: number;
   /** How long one reconnect may take to reach Ready. */
   readyTimeoutMs: number;
-  /** `rejoin()` attempts before giving up. */
+  /**
+   * Joins sent to get a dropped connection back (the library's own and
+   * `rejoin()`s) allowed within {@link attemptWindowMs}; one more drop gives up.
+   */
   maxRejoinAttempts: number;
+  attemptWindowMs: number;
   /** Backoff before attempt n: `min(base · 2^(n-1), max)`. */
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -58,6 +62,7 @@ export const DEFAULT_VOICE_TIMING: GuildVoiceTiming = {
   signalWaitMs: 5_000,
   readyTimeoutMs: 20_000,
   maxRejoinAttempts: 5,
+  attemptWindowMs: 60_000,
   backoffBaseMs: 1_000,
   backoffMaxMs: 30_000,
 };
@@ -102,6 +107,11 @@ export class GuildVoice extends EventEmitter<GuildVoiceEvents> {
   readonly #timing: GuildVoiceTiming;
   #state: GuildVoiceState;
   #recovering = false;
+  /** Clock times of the joins sent to recover the connection (newest last). */
+  #attempts: number[] = [];
+  /** The library's automatic rejoin was held back: no point waiting for it. */
+  #held = false;
+  #lastCloseCode: number | undefined;
 
   constructor(options: GuildVoiceOptions) {
     super();
@@ -148,6 +158,22 @@ export class GuildVoice extends EventEmitter<GuildVoiceEvents> {
       this.destroy('join_timeout');
       return false;
     }
+  }
+
+  /**
+   * Moves to `channelId` without leaving first (`rejoin` with the new
+   * channel, as Discord's client does); the connection reconnects there.
+   */
+  move(channelId: string): boolean {
+    const s = this.#state;
+    if (s.status === GuildVoiceStatus.Destroyed) return false;
+    if (!this.#connection.rejoin(channelId)) return false;
+    this.#log.info({ from: s.channelId, to: channelId }, 'voice: moving');
+    this.state =
+      this.#connection.state.status === VoiceConnectionStatus.Ready
+        ? { status: GuildVoiceStatus.Ready, channelId }
+        : { status: GuildVoiceStatus.Connecting, channelId };
+    return true;
   }
 
   /** Leaves the channel and releases the connection and player. Idempotent. */
@@ -199,15 +225,57 @@ export class GuildVoice extends EventEmitter<GuildVoiceEvents> {
     }
   };
 
+  /**
+   * Runs before the library acts on the close (see the port's
+   * `networkClose`): the library would send a join at once, on every close,
+   * forever — a close that repeats (4017…) becomes a storm of joins that
+   * spends the shard's gateway budget. So: the final codes destroy now (no
+   * join at all); a first close lets the library's join go (a blip heals
+   * fastest that way); one that follows soon after holds it, and #recover
+   * rejoins with backoff, at most `maxRejoinAttempts` per `attemptWindowMs`.
+   */
   readonly #onNetworkClose = (code: number): void => {
-    // 4014 also arrives when the bot is dragged to another channel; #recover tells those apart.
+    if (this.#isDestroyed()) return;
+    this.#lastCloseCode = code;
+    // 4014 also arrives when the bot is dragged to another channel; the library
+    // reports it as Disconnected (no join of its own) and #recover tells those apart.
     if (code === 4014) return;
     const reason = NO_RECONNECT_CODES.get(code);
     if (reason) {
       this.#log.info({ closeCode: code, reason }, 'voice: Discord closed the connection for good');
       this.destroy(reason, code);
+      return;
+    }
+    const recent = this.#recentAttempts();
+    if (recent >= this.#timing.maxRejoinAttempts) {
+      this.#giveUp(code);
+    } else if (recent === 0 && !this.#recovering) {
+      this.#attempts.push(this.#clock.now());
+      this.#log.info({ closeCode: code }, 'voice: connection closed; rejoining');
+    } else {
+      this.#held = true;
+      this.#connection.holdAutoRejoin();
     }
   };
+
+  #recentAttempts(): number {
+    const since = this.#clock.now() - this.#timing.attemptWindowMs;
+    this.#attempts = this.#attempts.filter((t) => t > since);
+    return this.#attempts.length;
+  }
+
+  /** The one line (warn) when the bot stops trying; the DM hears it from the voice manager's `left` event. */
+  #giveUp(closeCode: number | undefined): void {
+    this.#log.warn(
+      {
+        closeCode,
+        attempts: this.#attempts.length,
+        windowMs: this.#timing.attemptWindowMs,
+      },
+      'voice: could not reconnect; giving up',
+    );
+    this.destroy('reconnect_failed', closeCode);
+  }
 
   /** After a Disconnected: wait for the library's own reconnect, else rejoin with backoff, else give up. */
   async #recover(): Promise<void> {
@@ -217,15 +285,18 @@ export class GuildVoice extends EventEmitter<GuildVoiceEvents> {
     const t = this.#timing;
     try {
       this.#setReconnecting(0);
-      try {
-        // A move to another channel or a transient drop: the library signals again by itself.
-        await entersState(conn, [S.Signalling, S.Connecting], t.signalWaitMs, this.#clock, [S.Destroyed]);
-        await entersState(conn, S.Ready, t.readyTimeoutMs, this.#clock, [S.Disconnected, S.Destroyed]);
-        return;
-      } catch {
-        // fall through: a real disconnect
+      if (!this.#held) {
+        try {
+          // A move to another channel or a transient drop: the library signals again by itself.
+          await entersState(conn, [S.Signalling, S.Connecting], t.signalWaitMs, this.#clock, [S.Destroyed]);
+          await entersState(conn, S.Ready, t.readyTimeoutMs, this.#clock, [S.Disconnected, S.Destroyed]);
+          return;
+        } catch {
+          // fall through: a real disconnect
+        }
       }
-      for (let attempt = 1; ; attempt++) {
+      for (;;) {
+        this.#held = false;
         if (this.#isDestroyed()) return;
         const code = closeCodeOf(conn.state);
         const final = code === undefined ? undefined : NO_RECONNECT_CODES.get(code);
@@ -237,9 +308,9 @@ export class GuildVoice extends EventEmitter<GuildVoiceEvents> {
           this.destroy(final, code);
           return;
         }
+        const attempt = this.#recentAttempts() + 1;
         if (attempt > t.maxRejoinAttempts) {
-          this.#log.warn({ attempts: t.maxRejoinAttempts }, 'voice: could not reconnect; giving up');
-          this.destroy('reconnect_failed', code);
+          this.#giveUp(code ?? this.#lastCloseCode);
           return;
         }
         this.#setReconnecting(attempt);
@@ -247,6 +318,7 @@ export class GuildVoice extends EventEmitter<GuildVoiceEvents> {
         if (this.#isDestroyed()) return;
         if (conn.state.status === S.Ready) return;
         this.#log.info({ attempt }, 'voice: rejoining');
+        this.#attempts.push(this.#clock.now());
         conn.rejoin();
         try {
           await entersState(conn, S.Ready, t.readyTimeoutMs, this.#clock, [S.Disconnected, S.Destroyed]);

@@ -43,4 +43,9 @@ export {
   type StationSinkEvents,
   type StationSinkOptions,
 } from './station-sink';
-export { VoiceManager, type JoinResult, type VoiceManagerOptions } from './voice-manager';
+export {
+  VoiceManager,
+  type JoinResult,
+  type VoiceManagerEvents,
+  type VoiceManagerOptions,
+} from './voice-manager';

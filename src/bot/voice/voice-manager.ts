@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Clock } from '../../clock';
 import type { Logger } from '../../log';
 import type { AudioStore, Campaign, CampaignDirectory, StationRegistry } from '../../playback';
@@ -25,6 +26,12 @@ export interface VoiceManagerOptions {
 export type JoinResult =
   { ok: true; channelId: string; already: boolean } | { ok: false; why: JoinFailure; missing?: string[] };
 
+/** Events of a {@link VoiceManager}. */
+export interface VoiceManagerEvents {
+  /** The bot left a guild's voice channel (any reason: `/leave`, idle, kicked, gave up…). */
+  left: [event: { guildId: string; reason: LeaveReason; closeCode?: number }];
+}
+
 /** One guild's voice presence: the connection and the sink feeding it. */
 interface VoiceSession {
   campaign: Campaign;
@@ -37,13 +44,14 @@ interface VoiceSession {
  * connection and one player per guild. Holds no module globals, so each shard
  * process has its own.
  */
-export class VoiceManager {
+export class VoiceManager extends EventEmitter<VoiceManagerEvents> {
   readonly #o: VoiceManagerOptions;
   readonly #log: Logger;
   readonly #sessions = new Map<string, VoiceSession>();
   #closing = false;
 
   constructor(options: VoiceManagerOptions) {
+    super();
     this.#o = options;
     this.#log = options.log.child({ module: 'voice' });
   }
@@ -66,7 +74,16 @@ export class VoiceManager {
       return check.why === 'missing_permissions'
         ? { ok: false, why: check.why, missing: check.missing }
         : { ok: false, why: check.why };
-    if (existing) existing.voice.destroy('moved');
+    if (existing) {
+      // Move without leaving first: the same connection rejoins in the new channel.
+      existing.campaign = campaign;
+      if (existing.voice.move(channelId)) {
+        const ready = await existing.voice.waitReady();
+        if (!ready) return { ok: false, why: 'timeout' };
+        return { ok: true, channelId: existing.voice.channelId ?? channelId, already: false };
+      }
+      existing.voice.destroy('moved');
+    }
     const session = this.#open(campaign, channelId);
     const ready = await session.voice.waitReady();
     if (!ready) return { ok: false, why: 'timeout' };
@@ -183,6 +200,11 @@ export class VoiceManager {
           { guild: guildId, reason: next.reason, closeCode: next.closeCode },
           'voice: left channel',
         );
+        this.emit('left', {
+          guildId,
+          reason: next.reason,
+          ...(next.closeCode === undefined ? {} : { closeCode: next.closeCode }),
+        });
       }
     });
     if (voice.state.status === GuildVoiceStatus.Ready) this.#onReady(session, voice.state.channelId);

@@ -18,6 +18,11 @@ import { demuxTags } from './opus';
 export class FakeConnection extends EventEmitter<ConnectionEvents> implements VoiceConnectionPort {
   state: ConnectionState = { status: VoiceConnectionStatus.Signalling };
   rejoins = 0;
+  /** Joins the library sent by itself after a close (what @discordjs/voice does on every code but 4014). */
+  autoRejoins = 0;
+  /** Gateway payloads (op 4) in order: `join <channel>` or `leave`. */
+  readonly payloads: string[] = [];
+  #hold = false;
   subscribed: AudioPlayerPort | null = null;
   /** What a rejoin does; default: back to Signalling and nothing more (the test decides). */
   onRejoin: (c: FakeConnection) => void = () => undefined;
@@ -27,6 +32,7 @@ export class FakeConnection extends EventEmitter<ConnectionEvents> implements Vo
     public channelId: string,
   ) {
     super();
+    this.payloads.push(`join ${channelId}`);
   }
 
   set(next: ConnectionState): void {
@@ -59,23 +65,55 @@ export class FakeConnection extends EventEmitter<ConnectionEvents> implements Vo
     );
   }
 
+  /**
+   * The voice WebSocket closed with `code`, as @discordjs/voice 0.19 handles
+   * it: listeners first (the port's contract), then, unless destroyed, 4014 →
+   * Disconnected; any other code → Signalling and a join sent at once (or,
+   * when held, not sent → Disconnected).
+   */
   networkClose(code: number): void {
     this.emit('networkClose', code);
+    if (this.destroyed) return;
+    if (code === 4014) {
+      this.disconnect(4014);
+      return;
+    }
+    this.signalling();
+    if (this.#hold) {
+      this.#hold = false;
+      this.set({
+        status: VoiceConnectionStatus.Disconnected,
+        reason: VoiceConnectionDisconnectReason.AdapterUnavailable,
+      });
+      return;
+    }
+    this.autoRejoins++;
+    this.payloads.push(`join ${this.channelId}`);
+    this.onRejoin(this);
+  }
+
+  holdAutoRejoin(): void {
+    this.#hold = true;
   }
 
   subscribe(player: AudioPlayerPort): void {
     this.subscribed = player;
   }
 
-  rejoin(): boolean {
+  rejoin(channelId?: string): boolean {
     if (this.state.status === VoiceConnectionStatus.Destroyed) return false;
+    this.#hold = false;
     this.rejoins++;
-    this.signalling();
+    if (channelId !== undefined) this.channelId = channelId;
+    this.payloads.push(`join ${this.channelId}`);
+    // Like the library: a Ready connection stays Ready until Discord answers.
+    if (this.state.status !== VoiceConnectionStatus.Ready) this.signalling();
     this.onRejoin(this);
     return true;
   }
 
   destroy(): void {
+    this.payloads.push('leave');
     this.set({ status: VoiceConnectionStatus.Destroyed });
   }
 
