@@ -26,6 +26,14 @@ const DELIVERY_COLUMNS: Record<DeliveryField, string> = {
   playedAt: 'played_at',
 };
 
+/** A write this version does not know (a journal left by an older one); a data error, so it is dropped. */
+export class UnknownWriteOpError extends Error {
+  override readonly name = 'UnknownWriteOpError';
+  constructor(readonly op: unknown) {
+    super(`unknown write op ${JSON.stringify(op)}`);
+  }
+}
+
 /** {@link PlaybackRepository} on Prisma (PGlite or PostgreSQL; one dialect). */
 export class PrismaPlaybackRepository implements PlaybackRepository {
   constructor(
@@ -70,11 +78,14 @@ export class PrismaPlaybackRepository implements PlaybackRepository {
       case 'moveChunk':
         await db.audioChunk.updateMany({ where: { id: op.id, status: op.from }, data: op.patch });
         return;
-      case 'upsertConnection': {
-        const { id, ...rest } = op.connection;
-        await db.websocketConnection.upsert({ where: { id }, create: op.connection, update: rest });
+      case 'upsertConnection':
+        // Each connection has its own id: a replay after it closed must not make it CONNECTED again.
+        await db.websocketConnection.upsert({
+          where: { id: op.connection.id },
+          create: op.connection,
+          update: {},
+        });
         return;
-      }
       case 'touchConnection':
         await db.websocketConnection.updateMany({
           where: { id: op.id, status: 'CONNECTED' },
@@ -101,6 +112,9 @@ export class PrismaPlaybackRepository implements PlaybackRepository {
       case 'recordDeliveries':
         await this.#recordDeliveries(op.field, op.deliveries);
         return;
+      default:
+        // A journal written by an older version (e.g. the unguarded `updateRequest`): refused as data.
+        throw new UnknownWriteOpError((op as { op?: unknown }).op);
     }
   }
 

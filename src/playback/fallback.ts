@@ -26,7 +26,13 @@ const DATA_ERROR_CODES = new Set(['P2000', 'P2002', 'P2003', 'P2011', 'P2012', '
 export function isDataError(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const name = (err as { name?: unknown }).name;
-  if (name === 'PrismaClientValidationError' || name === 'InvalidTransitionError') return true;
+  if (
+    name === 'PrismaClientValidationError' ||
+    name === 'InvalidTransitionError' ||
+    name === 'UnknownWriteOpError'
+  ) {
+    return true;
+  }
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' && DATA_ERROR_CODES.has(code);
 }

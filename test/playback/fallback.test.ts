@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -162,6 +162,26 @@ describe.each(backends)('journal left by a crash during an outage (%s)', (backen
 
     const t = await startTestEngine(tdb.repository, { clock, journalFile });
     expect(await tdb.repository.getCampaign('c9')).toMatchObject({ id: 'c9', name: 'n' });
+    await expect(readFile(journalFile)).rejects.toThrow();
+    await t.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('drops a write of an older version (unguarded updateRequest) and replays the rest', async () => {
+    await tdb.reset();
+    const dir = await mkdtemp(path.join(tmpdir(), 'bardcast-journal-'));
+    const journalFile = path.join(dir, 'journal.ndjson');
+    const campaign = { id: 'c8', name: 'n', guildId: null, voiceChannelId: null, textChannelId: null };
+    const lines = [
+      { op: 'updateRequest', id: 'r-old', patch: { status: 'PENDING' } },
+      {
+        op: 'upsertCampaign',
+        campaign: { ...campaign, dmRoleId: null, ttsVoice: null, idleTimeoutSec: null },
+      },
+    ];
+    await writeFile(journalFile, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const t = await startTestEngine(tdb.repository, { journalFile });
+    expect(await tdb.repository.getCampaign('c8')).toMatchObject({ id: 'c8' });
     await expect(readFile(journalFile)).rejects.toThrow();
     await t.dispose();
     await rm(dir, { recursive: true, force: true });

@@ -279,8 +279,9 @@ describe.each(backends)('PrismaPlaybackRepository on %s', (backend) => {
         { connectionId: 'k2', chunkId: 'gone', at: T0 },
       ],
     });
-    // A superseded connection stays SUPERSEDED when it closes late.
+    // A superseded connection stays SUPERSEDED when it closes late, or when its creation is replayed.
     await tdb.repository.apply({ op: 'closeConnection', id: 'k1', status: 'DISCONNECTED', at: T0 });
+    await tdb.repository.apply({ op: 'upsertConnection', connection: conn('k1', T0) });
     const states = await tdb.db.prisma.connectionPlaybackState.findMany();
     expect(states).toEqual([
       { connectionId: 'k2', chunkId: c.id, sentAt: T0, acknowledgedAt: null, playedAt: T0 },
