@@ -149,7 +149,7 @@ const PHRASE_OPENERS = new Set([
   'like',
 ]);
 
-/** Words a chunk should not end on: they bind to what follows ("the", "of", "your"). */
+/** Words a chunk should not end on: they bind to what follows ("the", "of", "your", "against"). */
 const BINDERS = new Set([
   'a',
   'an',
@@ -164,6 +164,27 @@ const BINDERS = new Set([
   'with',
   'from',
   'into',
+  'onto',
+  'upon',
+  'over',
+  'under',
+  'across',
+  'against',
+  'along',
+  'among',
+  'around',
+  'behind',
+  'beneath',
+  'beside',
+  'between',
+  'beyond',
+  'through',
+  'toward',
+  'towards',
+  'within',
+  'without',
+  'past',
+  'near',
   'and',
   'or',
   'but',
