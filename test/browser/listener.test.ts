@@ -195,7 +195,14 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
       { timeout: 15_000 },
     );
     await waitForSignal(page, second, SIGNAL, 60_000);
-    await page.waitForFunction((s) => document.body.innerText.includes(s), secret, { timeout: 5_000 });
+    // Shown on the page (a sample taken) and heard (its caption set): both happen within a tick or two.
+    await page.waitForFunction(
+      (s) =>
+        (window as unknown as { __shown: { text: string }[] }).__shown.some((x) => x.text.includes(s)) &&
+        window.__bardcast!.captions.some((c) => c.text === s),
+      secret,
+      { timeout: 10_000 },
+    );
     const { shown, starts, captions } = await page.evaluate(() => {
       const w = window as unknown as {
         __shown: { at: number; text: string }[];

@@ -3,6 +3,7 @@ import type { ScheduleEntry } from '../../web/src/protocol';
 import {
   ChunkPlayStatus,
   StationScheduler,
+  holdSchedule,
   placeChunk,
   planReconcile,
   type AudioOutput,
@@ -282,6 +283,39 @@ function world(options: WorldOptions = {}) {
 
 /** Lets the scheduler's promise chain run. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe('holding while out of touch with the server', () => {
+  const entries = [entry(0, T0, 2), entry(1, T0 + 2000, 2), entry(2, T0 + 4000, 2)];
+
+  it('keeps only the chunk being sounded, with its timing', () => {
+    expect(holdSchedule({ paused: false, entries }, 'r1-c1')).toEqual({
+      paused: false,
+      entries: [entries[1]],
+    });
+    expect(holdSchedule({ paused: false, entries }, null).entries).toEqual([]);
+  });
+
+  it('the scheduler finishes the chunk it sounds and starts nothing after it', async () => {
+    const w = world();
+    w.scheduler.reconcile({ paused: false, entries });
+    await settle();
+    expect(w.plays.map((p) => p.buffer.chunk)).toEqual(entries.map((e) => e.chunk_id));
+    w.advance(2500); // the middle chunk is sounding; the connection drops
+    w.plays[0]!.end();
+    w.scheduler.reconcile(holdSchedule({ paused: false, entries }, 'r1-c1'));
+    await settle();
+    expect(w.plays.map((p) => p.stopped)).toEqual([false, false, true]);
+    expect(w.plays).toHaveLength(3);
+    // Reconnected: the station (restarted) resumes chunk 2 later than planned; it plays once, then.
+    const resumed = { ...entries[2]!, starts_at: T0 + 7000 };
+    w.advance(3000);
+    w.scheduler.reconcile({ paused: false, entries: [resumed] });
+    await settle();
+    expect(w.plays).toHaveLength(4);
+    expect(w.plays[3]!.buffer.chunk).toBe('r1-c2');
+    expect(w.plays[3]!.when).toBeCloseTo(w.contextAt(T0 + 7000), 2);
+  });
+});
 
 describe('StationScheduler', () => {
   it('plays each chunk at its station time, chained sample-exactly within a request', async () => {

@@ -7,7 +7,9 @@ import {
   type ConnectionState,
   type SocketLike,
 } from '../../web/src/ws-client';
+import { ApiError } from '../../web/src/api';
 import type { ServerMessage } from '../../web/src/protocol';
+import { refusalOf } from '../../web/src/station';
 
 class FakeSocket implements SocketLike {
   onopen: SocketLike['onopen'] = null;
@@ -265,5 +267,104 @@ describe('WsClient in a throttled background tab', () => {
     clock.advance(20_000);
     expect(probes()).toBe(0);
     expect(client.state.status).toBe(ConnectionStatus.Reconnecting);
+  });
+});
+
+describe('WsClient: a refused link', () => {
+  function refusing(answer: () => Promise<string | null>) {
+    const clock = new ManualClock(1_000_000);
+    const sockets: FakeSocket[] = [];
+    let asked = 0;
+    const client = new WsClient({
+      url: 'ws://127.0.0.1/ws?campaign=c&token=t',
+      clock,
+      random: () => 1,
+      createSocket: (url) => {
+        const socket = new FakeSocket(url);
+        sockets.push(socket);
+        return socket;
+      },
+      checkRefusal: () => {
+        asked++;
+        return answer();
+      },
+    });
+    return { clock, client, sockets, asked: () => asked };
+  }
+  const flush = () => new Promise((r) => setTimeout(r, 0));
+
+  it('stops with the server reason when the token expires while connected (4401)', () => {
+    const { clock, client, sockets, asked } = refusing(async () => null);
+    client.start();
+    sockets[0]!.open();
+    sockets[0]!.onclose?.({ code: 4401, reason: 'The link has expired; ask the DM for a fresh one.' });
+    expect(client.state).toEqual({
+      status: ConnectionStatus.Refused,
+      reason: 'The link has expired; ask the DM for a fresh one.',
+    });
+    clock.advance(60_000);
+    expect(sockets).toHaveLength(1);
+    expect(asked()).toBe(0);
+  });
+
+  it('asks why a handshake failed and stops on a refusal instead of spinning on "Reconnecting…"', async () => {
+    const { clock, client, sockets, asked } = refusing(
+      async () => 'The token has expired; ask for a fresh link.',
+    );
+    client.start();
+    sockets[0]!.drop();
+    expect(client.state.status).toBe(ConnectionStatus.Reconnecting);
+    await flush();
+    expect(asked()).toBe(1);
+    expect(client.state).toEqual({
+      status: ConnectionStatus.Refused,
+      reason: 'The token has expired; ask for a fresh link.',
+    });
+    clock.advance(120_000);
+    expect(sockets).toHaveLength(1);
+    // "Try again" is the page's to offer; start() connects afresh.
+    client.start();
+    expect(sockets).toHaveLength(2);
+  });
+
+  it('keeps retrying while the server is unreachable (no reason), and a live connection is never refused', async () => {
+    let answer: string | null = null;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { clock, client, sockets } = refusing(async () => {
+      await gate;
+      return answer;
+    });
+    client.start();
+    sockets[0]!.drop();
+    release();
+    await flush();
+    expect(client.state.status).toBe(ConnectionStatus.Reconnecting);
+    clock.advance(1_000);
+    expect(sockets).toHaveLength(2);
+    // A late "refused" answer to a failure before this live connection does not end it.
+    answer = 'The token is not valid.';
+    sockets[1]!.drop();
+    clock.advance(2_000);
+    sockets[2]!.open();
+    await flush();
+    expect(client.state.status).toBe(ConnectionStatus.Live);
+  });
+});
+
+describe('refusalOf (why the server refuses the page token)', () => {
+  const api = (fail: unknown) => ({
+    getQueue: () => (fail ? Promise.reject(fail) : Promise.resolve({} as never)),
+  });
+  it('is the server message for 400/401/403, null when fine or unreachable', async () => {
+    expect(await refusalOf(api(null))).toBeNull();
+    expect(await refusalOf(api(new ApiError(401, 'unauthorized', 'The token has expired.')))).toBe(
+      'The token has expired.',
+    );
+    expect(await refusalOf(api(new ApiError(403, 'forbidden', 'This token is for another campaign.')))).toBe(
+      'This token is for another campaign.',
+    );
+    expect(await refusalOf(api(new ApiError(0, 'network', 'Cannot reach the server.')))).toBeNull();
+    expect(await refusalOf(api(new ApiError(503, 'unavailable', 'Busy.')))).toBeNull();
   });
 });

@@ -21,6 +21,8 @@ export function connectionLabel(status: ConnectionStatus): string {
       return 'Offline';
     case ConnectionStatus.Superseded:
       return 'Open elsewhere';
+    case ConnectionStatus.Refused:
+      return 'Link refused';
   }
 }
 

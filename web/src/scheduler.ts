@@ -112,6 +112,21 @@ export function planReconcile(
   return plan;
 }
 
+/**
+ * The schedule to keep playing while the server cannot be heard from
+ * (disconnected, or the link refused): at most the chunk being sounded,
+ * with its timing unchanged so it plays on to its end; nothing after it.
+ * Running ahead on the last schedule would play what the station may never
+ * air (a server that crashed resumes at its first unplayed chunk), then
+ * repeat it after reconnecting.
+ */
+export function holdSchedule(schedule: ScheduleView, soundingChunkId: string | null): ScheduleView {
+  return {
+    paused: schedule.paused,
+    entries: schedule.entries.filter((e) => e.chunk_id === soundingChunkId),
+  };
+}
+
 /** Where a chunk's sample 0 sits and how it is started. */
 export interface Placement {
   /** Context time of the chunk's first playable sample (may be in the past). */

@@ -4,11 +4,19 @@ import type { StationView } from './station';
 import { byId, setData, setText } from './ui';
 import { ConnectionStatus } from './ws-client';
 
-/** `#connection`, the superseded notice and its button, and `body[data-audio]`. */
+/** `#connection`, the superseded notice and its button, a refused link's reason, and `body[data-audio]`. */
 export function renderConnection(view: StationView): void {
   const connection = byId('connection');
   setData(connection, 'state', view.connection);
   setText(connection, connectionLabel(view.connection));
+  // The server's own words: the page stops retrying, so it must say why.
+  const fatal = byId('fatal');
+  if (view.refusal !== null) {
+    setText(fatal, `${view.refusal} This page will not retry.`);
+    fatal.hidden = false;
+  } else if (view.connection === ConnectionStatus.Live) {
+    fatal.hidden = true;
+  }
   const superseded = view.connection === ConnectionStatus.Superseded;
   byId('reconnect-button').hidden = !superseded;
   byId('superseded').hidden = !superseded;

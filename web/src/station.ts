@@ -5,11 +5,11 @@
  * Browser glue: the decisions live in the pure modules it wires together.
  */
 import type { Clock } from '../../src/clock';
-import type { ApiClient } from './api';
+import { ApiError, type ApiClient } from './api';
 import { ClockSync, HeartbeatTracker, heartbeatDelayMs } from './clock-sync';
 import { Emitter } from './emitter';
 import type { QueueSnapshot, RequestSummary, ScheduleEntry, ServerMessage } from './protocol';
-import { StationScheduler, entryEnd, type ScheduledChunkInfo } from './scheduler';
+import { StationScheduler, entryEnd, holdSchedule, type ScheduledChunkInfo } from './scheduler';
 import { RequestPositions, type TimeMapping } from './timeline';
 import { Transcript } from './transcript';
 import { WebAudioOutput } from './web-audio';
@@ -22,6 +22,21 @@ export const browserClock: Clock = {
     window.setTimeout(fn, Math.max(0, ms)) as unknown as ReturnType<Clock['setTimeout']>,
   clearTimeout: (handle) => window.clearTimeout(handle as unknown as number),
 };
+
+/**
+ * Why the server refuses the page's token, asked over HTTP (a browser hides
+ * why a WebSocket handshake failed): the server's message for 400/401/403,
+ * null when the link is fine or the server can't be reached.
+ */
+export async function refusalOf(api: Pick<ApiClient, 'getQueue'>): Promise<string | null> {
+  try {
+    await api.getQueue();
+    return null;
+  } catch (error) {
+    if (error instanceof ApiError && [400, 401, 403].includes(error.status)) return error.message;
+    return null;
+  }
+}
 
 /** A caption as shown: the sentence being heard. */
 export interface Caption {
@@ -49,6 +64,8 @@ export interface StationView {
   audio: 'off' | 'starting' | 'running' | 'suspended';
   /** The latest problem, shown for a while (`ERROR_SHOWN_MS`). */
   lastError: string | null;
+  /** Why the server refuses this link (expired, tampered, another campaign's); the page stops retrying. */
+  refusal: string | null;
 }
 
 /** Events of {@link Station}. */
@@ -111,10 +128,13 @@ export class Station extends Emitter<StationEvents> {
       url: options.wsUrl,
       clock: this.#clock,
       probe: () => this.ws.send(this.#heartbeats.sent(this.#clock.now())),
+      checkRefusal: () => refusalOf(options.api),
     });
-    this.ws.on('stateChange', (_old, state) => {
+    this.ws.on('stateChange', (old, state) => {
       if (state.status === ConnectionStatus.Live) this.#onLive();
       else this.#stopHeartbeats();
+      // Out of touch with the station: finish at most the chunk being sounded, then wait.
+      if (old.status === ConnectionStatus.Live && state.status !== ConnectionStatus.Live) this.#hold();
       if (state.status === ConnectionStatus.Superseded) {
         // The same link plays elsewhere now; two copies of the station here and there help nobody.
         this.#schedule = { paused: false, entries: [] };
@@ -236,7 +256,21 @@ export class Station extends Emitter<StationEvents> {
         this.#lastError && this.#clock.now() - this.#lastError.at < ERROR_SHOWN_MS
           ? this.#lastError.message
           : null,
+      refusal: this.ws.state.status === ConnectionStatus.Refused ? this.ws.state.reason : null,
     };
+  }
+
+  /**
+   * Keeps only the chunk being sounded (scheduler.ts `holdSchedule`): the
+   * station may not air what follows (a crashed server resumes at its first
+   * unplayed chunk), and the next `station_schedule` says what it does air.
+   */
+  #hold(): void {
+    const heard = this.#audio && this.#scheduler?.audibleAt(this.#audio.heardTime());
+    const sounding = this.#audio ? (heard?.entry ?? null) : this.#entryAt(this.serverNow());
+    const held = holdSchedule(this.#schedule, sounding?.chunk_id ?? null);
+    this.#schedule = { paused: held.paused, entries: [...held.entries] };
+    this.#scheduler?.reconcile(this.#schedule);
   }
 
   /**

@@ -28,6 +28,11 @@ export enum ConnectionStatus {
   Stopped = 'stopped',
   /** The server closed this connection because the same token and tab id connected again (a duplicated tab). */
   Superseded = 'superseded',
+  /**
+   * The server refuses this link (expired, tampered, another campaign's): it
+   * says why, and trying again cannot help, so the client stops.
+   */
+  Refused = 'refused',
 }
 
 /**
@@ -39,10 +44,14 @@ export enum ConnectionStatus {
  */
 export const SUPERSEDED_CLOSE_CODE = 4001;
 
+/** Close code of a connection whose token expired while it was open (src/web/ws/connection.ts). */
+export const TOKEN_EXPIRED_CLOSE_CODE = 4401;
+
 /** State of a {@link WsClient}; fields exist only in the state they belong to. */
 export type ConnectionState =
   | { status: ConnectionStatus.Stopped }
   | { status: ConnectionStatus.Superseded }
+  | { status: ConnectionStatus.Refused; reason: string }
   | { status: ConnectionStatus.Connecting; socket: SocketLike; failures: number; createdAt: number }
   | {
       status: ConnectionStatus.Live;
@@ -97,6 +106,14 @@ export interface WsClientOptions {
   probeGraceMs?: number;
   /** A connection open this long counts as healthy and resets the backoff. Default 10 000 ms. */
   stableAfterMs?: number;
+  /**
+   * Asked after a connection failed before it opened: a browser does not
+   * tell why a handshake failed, so this asks the server over HTTP with the
+   * same token. A reason (401/403: expired, tampered, another campaign)
+   * stops the client in {@link ConnectionStatus.Refused}; null (unreachable,
+   * busy, fine now) keeps retrying.
+   */
+  checkRefusal?: () => Promise<string | null>;
 }
 
 /** Events of {@link WsClient}. */
@@ -128,10 +145,16 @@ export class WsClient extends Emitter<WsClientEvents> {
     return this.#state;
   }
 
-  /** Starts connecting (no-op unless stopped or superseded). */
+  /** Starts connecting (no-op unless stopped, superseded or refused). */
   start(): void {
     const { status } = this.#state;
-    if (status === ConnectionStatus.Stopped || status === ConnectionStatus.Superseded) this.#connect(0);
+    if (
+      status === ConnectionStatus.Stopped ||
+      status === ConnectionStatus.Superseded ||
+      status === ConnectionStatus.Refused
+    ) {
+      this.#connect(0);
+    }
   }
 
   /** Closes the socket and stops reconnecting. */
@@ -187,7 +210,13 @@ export class WsClient extends Emitter<WsClientEvents> {
         this.#setState({ status: ConnectionStatus.Superseded });
         return;
       }
+      if (event.code === TOKEN_EXPIRED_CLOSE_CODE && this.#isCurrent(socket)) {
+        this.#refuse(event.reason || 'The link has expired; ask the DM for a fresh one.');
+        return;
+      }
+      const neverOpened = this.#state.status === ConnectionStatus.Connecting && this.#state.socket === socket;
       this.#lost(socket);
+      if (neverOpened) this.#askWhy();
     };
     socket.onerror = () => undefined; // a close event always follows
     this.#setState({ status: ConnectionStatus.Connecting, socket, failures, createdAt });
@@ -198,6 +227,29 @@ export class WsClient extends Emitter<WsClientEvents> {
     return (
       (state.status === ConnectionStatus.Connecting || state.status === ConnectionStatus.Live) &&
       state.socket === socket
+    );
+  }
+
+  /** Stops for good with the server's reason (until {@link start} is called again). */
+  #refuse(reason: string): void {
+    this.#teardown();
+    this.#setState({ status: ConnectionStatus.Refused, reason });
+  }
+
+  /** After a failed handshake: is the link refused? Only a retry still pending is replaced. */
+  #askWhy(): void {
+    const check = this.#options.checkRefusal;
+    if (!check) return;
+    check().then(
+      (reason) => {
+        if (reason === null) return;
+        const now = this.#state;
+        // Still between attempts, or trying again: the answer holds (a live connection proves it wrong).
+        if (now.status === ConnectionStatus.Reconnecting || now.status === ConnectionStatus.Connecting) {
+          this.#refuse(reason);
+        }
+      },
+      () => undefined,
     );
   }
 
