@@ -27,6 +27,7 @@ export default defineConfig({
       input: {
         listen: fileURLToPath(new URL('listen.html', import.meta.url)),
         dm: fileURLToPath(new URL('dm.html', import.meta.url)),
+        overlay: fileURLToPath(new URL('overlay.html', import.meta.url)),
       },
     },
   },

@@ -3,6 +3,7 @@ import type { WebContext } from './context';
 import { errorHandler, notFoundHandler } from './errors';
 import { chunkRoutes } from './routes/chunks';
 import { controlRoutes } from './routes/control';
+import { dmToolRoutes } from './routes/dm-tools';
 import { healthRoutes } from './routes/health';
 import { liveRoutes } from './routes/live';
 import { narrationRoutes } from './routes/narrations';
@@ -26,6 +27,7 @@ export function createApp(ctx: WebContext): Express {
   app.use(queueRoutes(ctx));
   app.use(narrationRoutes(ctx));
   app.use(controlRoutes(ctx));
+  app.use(dmToolRoutes(ctx));
   app.use(streamRoutes(ctx));
   app.use(liveRoutes(ctx));
   app.use(chunkRoutes(ctx));

@@ -1,3 +1,4 @@
+import type { DmTools } from './routes/dm-tools';
 import type { DeliveryLog } from './delivery-log';
 import type { TokenSigner } from '../auth';
 import type { Clock } from '../clock';
@@ -74,6 +75,8 @@ export interface WebContext {
   /** Records a fallback ACK against the token's latest WebSocket connection. */
   recordPlayed(campaignId: string, tokenId: string, chunkId: string): void;
   pagesDir: string;
+  /** The DM console's tools (cast, scenes, transcript, recap), when this server has them. */
+  tools?: DmTools | undefined;
 }
 
 /** Something that can be ended at shutdown. */

@@ -86,6 +86,12 @@ export async function startWebServer(
     engine,
     narration: services.narration,
     tokens: services.tokens,
+    tools: {
+      cast: services.cast,
+      scenes: services.scenes,
+      transcript: services.transcript,
+      recap: services.recap,
+    },
     clock: services.clock,
     log,
     limits,

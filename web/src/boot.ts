@@ -17,7 +17,10 @@ export interface BootedPage {
  * Reads the page's campaign and token from the URL; when they are missing or
  * invalid, shows `describe(error)` in the page's fatal banner and returns null.
  */
-export function bootPage(page: 'listen' | 'dm', describe: (error: unknown) => string): BootedPage | null {
+export function bootPage(
+  page: 'listen' | 'dm' | 'overlay',
+  describe: (error: unknown) => string,
+): BootedPage | null {
   let context: PageContext;
   try {
     context = readPageContext(location.pathname, location.search, page);

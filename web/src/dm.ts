@@ -2,6 +2,7 @@
 import './style.css';
 import { ApiError, type ApiClient, type ControlAction } from './api';
 import { bootPage } from './boot';
+import { mountDmTools } from './dm-tools';
 import { VERBATIM_NOTE, buildNarration, isSubmitShortcut, narrationCount } from './narration-form';
 import { bindPlayerControls } from './player-ui';
 import { renderConnection, renderNowPlaying } from './shared-view';
@@ -21,6 +22,7 @@ function main(): void {
   const booted = bootPage('dm', describe);
   if (!booted) return;
   const { api, station } = booted;
+  mountDmTools(booted.context, location.origin);
   bindNarrationForm(api, station);
   const controlBusy = bindControls(api, station);
   bindListenToggle(station);

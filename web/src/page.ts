@@ -19,7 +19,11 @@ export class PageAddressError extends Error {
  * wherever the app is mounted) and the `token` query parameter.
  * Throws {@link PageAddressError} when either is missing.
  */
-export function readPageContext(pathname: string, search: string, page: 'listen' | 'dm'): PageContext {
+export function readPageContext(
+  pathname: string,
+  search: string,
+  page: 'listen' | 'dm' | 'overlay',
+): PageContext {
   const segments = pathname.split('/').filter(Boolean);
   const at = segments.lastIndexOf(page);
   const raw = at >= 0 ? segments[at + 1] : undefined;

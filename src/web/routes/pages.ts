@@ -48,22 +48,25 @@ export function pageRoutes(ctx: WebContext): Router {
   const router = Router();
   const dir = path.resolve(ctx.pagesDir);
 
-  const page = (file: 'listen.html' | 'dm.html') => async (req: express.Request, res: express.Response) => {
-    if (!CAMPAIGN_ID_RE.test(String(req.params['campaign']))) throw notFound('No such campaign.');
-    let html: Buffer;
-    try {
-      html = await readFile(path.join(dir, file));
-    } catch {
-      throw unavailable(BUILD_HINT);
-    }
-    res.status(200).set('Cache-Control', 'no-cache').type('html').send(html);
-  };
+  const page =
+    (file: 'listen.html' | 'dm.html' | 'overlay.html') =>
+    async (req: express.Request, res: express.Response) => {
+      if (!CAMPAIGN_ID_RE.test(String(req.params['campaign']))) throw notFound('No such campaign.');
+      let html: Buffer;
+      try {
+        html = await readFile(path.join(dir, file));
+      } catch {
+        throw unavailable(BUILD_HINT);
+      }
+      res.status(200).set('Cache-Control', 'no-cache').type('html').send(html);
+    };
 
   router.get('/', (_req, res) => {
     res.status(200).set('Cache-Control', 'no-cache').type('html').send(HOME_PAGE);
   });
   router.get('/listen/:campaign', page('listen.html'));
   router.get('/dm/:campaign', page('dm.html'));
+  router.get('/overlay/:campaign', page('overlay.html'));
   router.use(
     '/static',
     express.static(dir, {
