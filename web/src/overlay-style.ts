@@ -20,8 +20,6 @@ export interface OverlayStyle {
   font: 'sans' | 'serif';
   /** Widest the caption gets, in % of the window (20–100, default 80). */
   widthPct: number;
-  /** Show "Grimble:" before a character's line (default no). */
-  speaker: boolean;
 }
 
 /** The look with no parameters. */
@@ -34,7 +32,6 @@ export const DEFAULT_OVERLAY_STYLE: OverlayStyle = {
   outline: '#000000',
   font: 'sans',
   widthPct: 80,
-  speaker: false,
 };
 
 const NAMED = new Set([
@@ -97,7 +94,6 @@ export function readOverlayStyle(search: string): OverlayStyle {
     outline: outline?.trim().toLowerCase() === 'none' ? 'none' : (parseColor(outline) ?? d.outline),
     font: oneOf(q.get('font'), ['sans', 'serif'] as const) ?? d.font,
     widthPct: number(q.get('width'), 20, 100) ?? d.widthPct,
-    speaker: q.get('speaker') === '1' || q.get('speaker') === 'true',
   };
 }
 
