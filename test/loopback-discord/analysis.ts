@@ -93,3 +93,15 @@ export function percentiles(values: readonly number[]): { median: number; p95: n
     sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
   return { median: rank(0.5), p95: rank(0.95) };
 }
+
+/** Whether `packets` carry exactly `expected`, byte for byte and in order. */
+export function samePayloads(packets: readonly VoicePacket[], expected: readonly Buffer[]): boolean {
+  return packets.length === expected.length && packets.every((p, k) => p.opus.equals(expected[k]!));
+}
+
+/** How many packets at the start of `packets` carry `expected`'s first payloads. */
+export function commonPrefix(packets: readonly VoicePacket[], expected: readonly Buffer[]): number {
+  let k = 0;
+  while (k < packets.length && k < expected.length && packets[k]!.opus.equals(expected[k]!)) k++;
+  return k;
+}

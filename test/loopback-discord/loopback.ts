@@ -61,6 +61,8 @@ export class LoopbackDiscord extends EventEmitter {
   readonly voice: LoopbackVoice;
   /** When false, op 4 join requests get no answer (the bot stays "joining"). */
   answerJoins = true;
+  /** Delay before answering an op 4 (a slow voice server: the bot is "joining" meanwhile). */
+  joinDelayMs = 0;
 
   private constructor(
     private readonly http: Server,
@@ -84,7 +86,10 @@ export class LoopbackDiscord extends EventEmitter {
         geo_ordered_rtc_regions: [],
       }),
       guildCreates: (shard, count) => this.guildsOf(shard, count).map(guildCreateJson),
-      voiceStateUpdate: (session, d) => this.#onVoiceStateUpdate(session, d),
+      voiceStateUpdate: (session, d) => {
+        if (this.joinDelayMs > 0) setTimeout(() => this.#onVoiceStateUpdate(session, d), this.joinDelayMs);
+        else this.#onVoiceStateUpdate(session, d);
+      },
     });
     this.voice = new LoopbackVoice(cert, () => this.now());
     for (const source of [this.gateway, this.voice]) {

@@ -113,6 +113,12 @@ export class WebListener {
     return { packets, preSkip };
   }
 
+  /** Every Opus packet of a request's scheduled chunks, in order, and the packet count per chunk. */
+  async requestPackets(requestId: string): Promise<{ packets: Buffer[]; perChunk: number[] }> {
+    const files = await Promise.all(this.chunksOf(requestId).map((c) => this.opusPackets(c.chunkId)));
+    return { packets: files.flatMap((f) => f.packets), perChunk: files.map((f) => f.packets.length) };
+  }
+
   close(): Promise<number> {
     return this.socket.close();
   }
