@@ -1,3 +1,4 @@
+import os from 'node:os';
 import OpusScript from 'opusscript';
 import type { VoicePacket } from './voice-server';
 
@@ -104,4 +105,108 @@ export function commonPrefix(packets: readonly VoicePacket[], expected: readonly
   let k = 0;
   while (k < packets.length && k < expected.length && packets[k]!.opus.equals(expected[k]!)) k++;
   return k;
+}
+
+/** How a run of packets lines up with a request's chunks. */
+export interface Alignment {
+  /** Every packet was matched, in order, with nothing left over. */
+  ok: boolean;
+  /** Per chunk: packets left out at its start (the bot cuts each chunk in on the station clock). */
+  headDrops: number[];
+  /** Per chunk: packets sent. */
+  sent: number[];
+  /** Packets matched in all. */
+  matched: number;
+}
+
+/**
+ * Lines `packets` up with a request's chunks (each chunk's Opus packets in
+ * order): each chunk must appear whole from some packet on (at most
+ * `maxHeadDrop` left out at its start), in order, with no packet repeated,
+ * inserted or left out in the middle. Chunks after the last packet count as
+ * not sent (a request cut short).
+ */
+export function alignToChunks(
+  packets: readonly VoicePacket[],
+  chunks: readonly (readonly Buffer[])[],
+  maxHeadDrop = 250,
+): Alignment {
+  const headDrops: number[] = [];
+  const sent: number[] = [];
+  let pos = 0;
+  for (const chunk of chunks) {
+    if (pos >= packets.length) break;
+    let placed = false;
+    for (let drop = 0; drop <= Math.min(maxHeadDrop, chunk.length - 1) && !placed; drop++) {
+      let n = 0;
+      while (
+        drop + n < chunk.length &&
+        pos + n < packets.length &&
+        packets[pos + n]!.opus.equals(chunk[drop + n]!)
+      )
+        n++;
+      // Whole chunk from `drop` on, or the packets ran out (cut short).
+      if (n > 0 && (drop + n === chunk.length || pos + n === packets.length)) {
+        headDrops.push(drop);
+        sent.push(n);
+        pos += n;
+        placed = true;
+      }
+    }
+    if (!placed) return { ok: false, headDrops, sent, matched: pos };
+  }
+  return { ok: pos === packets.length, headDrops, sent, matched: pos };
+}
+
+/** How a run of audio packets accounts for the frames it should carry. */
+export interface Accounting {
+  /** Every packet is a frame of `expected`, in order, none repeated. */
+  ok: boolean;
+  /** Index in `expected` of each packet (-1 from the first one that does not fit). */
+  positions: number[];
+  /** Frames of `expected` (between the first and the last one sent) that were not sent. */
+  leftOut: number;
+  /** Frames of `expected` after the last one sent. */
+  notReached: number;
+  /** Silence frames between the first and the last audio packet. */
+  silenceInside: number;
+}
+
+/**
+ * Checks that the audio packets in `packets` are frames of `expected` in
+ * order with none repeated or foreign (a frame may be left out: the bot cuts
+ * chunks in on the station clock), and counts what was left out and the
+ * silence frames in between.
+ */
+export function accountFor(packets: readonly VoicePacket[], expected: readonly Buffer[]): Accounting {
+  const positions: number[] = [];
+  let next = 0;
+  let ok = true;
+  for (const p of packets) {
+    if (p.silence) continue;
+    let j = next;
+    while (j < expected.length && !p.opus.equals(expected[j]!)) j++;
+    if (j >= expected.length) {
+      ok = false;
+      positions.push(-1);
+      break;
+    }
+    positions.push(j);
+    next = j + 1;
+  }
+  const first = packets.findIndex((p) => !p.silence);
+  const last = packets.findLastIndex((p) => !p.silence);
+  const silenceInside = first < 0 ? 0 : packets.slice(first, last + 1).filter((p) => p.silence).length;
+  const sent = positions.filter((x) => x >= 0);
+  const leftOut = sent.length ? sent.at(-1)! - sent[0]! + 1 - sent.length : 0;
+  return { ok, positions, leftOut, notReached: expected.length - next, silenceInside };
+}
+
+/**
+ * Whether the machine has a core to spare (1-minute load average at most the
+ * core count). Frame pacing (silence frames, frames left out) depends on the
+ * app keeping its 20 ms cycle; tests assert it only then, and report it always.
+ */
+export function machineIsQuiet(): boolean {
+  return os.loadavg()[0]! <= os.cpus().length;
 }
