@@ -20,7 +20,6 @@ import { LoopbackDiscord } from './loopback';
 import { startBotApp, startFakeOpenAi, type BotApp } from './support/app';
 import { connectListener, type ScheduledChunk, type WebListener } from './support/listener';
 
-// A long first sentence: the next ones are spoken and encoded while it airs, so the station has no underrun.
 const SENTENCES = [
   'The door creaks open on rusted hinges and the smell of wet stone rolls out to meet you.',
   'A cold wind fills the hall.',
@@ -71,7 +70,11 @@ describe('/say of four sentences over the loopback', () => {
           .join('\n')}`,
       60_000,
     );
-    expect(currentContent(i)).toMatch(/^✅ aired — 4 sentences$/m);
+    // The four sentences air as N chunks (the splitter cuts a short first phrase for a quick start).
+    const aired = /^✅ aired — (\d+) sentences?$/m.exec(currentContent(i) ?? '');
+    expect(aired, currentContent(i) ?? '').not.toBeNull();
+    const chunkCount = Number(aired![1]);
+    expect(chunkCount).toBeGreaterThanOrEqual(SENTENCES.length);
     // The bot joined the DM's voice channel, with one join request.
     expect(loopback.botChannel(guild)).toBe(guild.voiceChannelIds[0]);
     expect(loopback.voiceRequests(guild)).toHaveLength(1);
@@ -80,7 +83,7 @@ describe('/say of four sentences over the loopback', () => {
 
     const requestId = listener.startedRequests()[0]!;
     const chunks = listener.chunksOf(requestId);
-    expect(chunks.map((c) => c.sequenceNumber)).toEqual([0, 1, 2, 3]);
+    expect(chunks.map((c) => c.sequenceNumber)).toEqual([...Array(chunkCount).keys()]);
     const files = await Promise.all(chunks.map((c) => listener.opusPackets(c.chunkId)));
 
     // The request's packets, up to its last frame.
@@ -129,7 +132,7 @@ describe('/say of four sentences over the loopback', () => {
 
   // Issue 9 item 4, "Discord behind the station": each chunk's first packet leaves at the
   // station's start time for the audio it carries (what was left out at the chunk's start
-  // counted). Wall-clock figures on a shared machine: reported, and bounded loosely here.
+  // counted).
   it('plays each chunk on the station clock, with no drift across the request', () => {
     expect(seen).not.toBeNull();
     const { spurt, chunks, acc, perChunk } = seen!;
@@ -143,8 +146,11 @@ describe('/say of four sentences over the loopback', () => {
     const scheduledMs = chunks.reduce((sum, c) => sum + c.durationSec * 1000, 0);
     const report = { lateness, decodedMs: audio.durationMs, scheduledMs, leftOutMs: acc.leftOut * FRAME_MS };
     console.info('[loopback] /say clock', JSON.stringify(report));
-    for (const l of lateness) expect(Math.abs(l), JSON.stringify(report)).toBeLessThan(1000);
-    // No drift: the last chunk is no later than the first, beyond a frame and the machine's jitter.
-    expect(lateness.at(-1)! - lateness[0]!, JSON.stringify(report)).toBeLessThan(FRAME_MS + 250);
+    // Wall clock: asserted when the machine has a core to spare (each chunk within a frame plus
+    // the player's cycle of its station time, and no drift), reported always.
+    if (machineIsQuiet()) {
+      for (const l of lateness) expect(Math.abs(l), JSON.stringify(report)).toBeLessThan(FRAME_MS + 50);
+      expect(Math.abs(lateness.at(-1)! - lateness[0]!), JSON.stringify(report)).toBeLessThan(FRAME_MS + 30);
+    }
   });
 });
