@@ -12,9 +12,15 @@ export const VERBATIM_NOTICE =
 
 /**
  * `/narrate` and `/say`: defer (ephemeral — a DM's prompt is a spoiler),
- * create the request in the order the commands arrived while the bot joins
- * voice alongside (a join never decides the order), then keep the reply
- * updated until the request has aired.
+ * start joining voice, create the request in the order the commands arrived
+ * (a join never decides the order: each waits its turn in the guild's line),
+ * then keep the reply updated until the request has aired.
+ *
+ * A request waits for a join this command started before it is created: the
+ * station airs a request as soon as its first sentence is spoken, and a bot
+ * still joining would start it mid-sentence (seen on the loopback: 2.3 s of
+ * the first narration never reached Discord). Requests behind it in line
+ * wait for it, so the order holds either way.
  */
 export async function runNarration(
   ctx: CommandContext,
@@ -53,7 +59,12 @@ export async function runNarration(
         requestedBy: caller.userId,
         receivedAt,
       });
-    handle = await (ctx.arrival ? ctx.arrival.run(start) : start());
+    const afterJoin = async (): Promise<NarrationHandle> => {
+      const note = await joinNote;
+      if (note) notes.push(note);
+      return start();
+    };
+    handle = await (ctx.arrival ? ctx.arrival.run(afterJoin) : afterJoin());
   } catch (err) {
     if (err instanceof RateLimitedError) return refuse('rate_limited', { retryAfterMs: err.retryAfterMs });
     if (err instanceof UnknownVoiceError) return refuse('unknown_voice', { voice: err.voice });
@@ -82,7 +93,6 @@ export async function runNarration(
   deps.tasks.add(tracker);
   deps.voice.on('left', onLeft);
   tracker.start();
-  void joinNote.then((note) => note && tracker.addNote(note));
   ctx.log.info({ request: handle.request.id, mode, verbatim: handle.spokenVerbatim }, 'narration accepted');
   return OK;
 }

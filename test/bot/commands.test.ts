@@ -458,6 +458,8 @@ describe('arrival order and first answers', () => {
     h.t.clock.advance(200);
     const second = h.start({ command: 'say', options: { text: 'Second.' }, ...AS_DM });
     await settle();
+    // Neither is on the station before the bot is in voice (it would air before Discord hears it).
+    expect(h.narration.started).toHaveLength(0);
     h.adapter.connection().ready();
     expect(await Promise.all([first.done, second.done])).toEqual(['ok', 'ok']);
     expect(h.narration.started.map((n) => n.input.text)).toEqual(['First.', 'Second.']);
