@@ -106,7 +106,15 @@ async function pageJoins(app: AppProcess, api: StationApi): Promise<PageReading[
       try {
         await openPage(page, app.links.listenUrl);
         await tapToStart(page);
-        await waitForSignal(page, id, 0.01);
+        // A join that lands as the request ends hears the next one instead: not counted, try again.
+        const heard = await waitForSignal(page, id, 0.01).then(
+          () => true,
+          () => false,
+        );
+        if (!heard) {
+          process.stderr.write('join skipped: the request ended before the page heard it\n');
+          continue;
+        }
         await page
           .waitForFunction(() => (window.__bardcast!.bestRttMs ?? Infinity) < 50, undefined, {
             timeout: 15_000,
