@@ -115,12 +115,16 @@ const MODELS = ['gpt-4o-mini', 'gpt-4o-mini-tts', 'tts-1'];
 
 /**
  * Like a model asked to finish a reply that was cut short: when the chat holds
- * an earlier assistant turn that starts the reply, only the rest is sent.
+ * an earlier assistant turn, the reply is the one written for the chat before
+ * that turn, and only its rest (after the assistant's text) is sent. A reply
+ * that doesn't start with that text is sent whole.
  */
-function continuation(reply: string, messages: FakeChatMessage[]): string {
-  const previous = messages.filter((m) => m.role === 'assistant').pop();
-  const prefix = typeof previous?.content === 'string' ? previous.content : '';
-  return prefix && reply.startsWith(prefix) ? reply.slice(prefix.length) : reply;
+function replyText(reply: FakeOpenAiOptions['reply'], messages: FakeChatMessage[]): string {
+  const at = messages.findLastIndex((m) => m.role === 'assistant');
+  const asked = at >= 0 ? messages.slice(0, at) : messages;
+  const full = typeof reply === 'function' ? reply(asked) : reply;
+  const prefix = at >= 0 ? String(messages[at]?.content ?? '') : '';
+  return prefix && full.startsWith(prefix) ? full.slice(prefix.length) : full;
 }
 
 /** Cuts text into LLM-like tokens: 1–4 visible characters with their leading whitespace. */
@@ -337,7 +341,7 @@ export class FakeOpenAiServer {
   #chat(body: Record<string, unknown>, res: ServerResponse, dropAfterTokens: number | undefined): void {
     const opts = this.#options;
     const messages = Array.isArray(body.messages) ? (body.messages as FakeChatMessage[]) : [];
-    const text = continuation(typeof opts.reply === 'function' ? opts.reply(messages) : opts.reply, messages);
+    const text = replyText(opts.reply, messages);
     const model = typeof body.model === 'string' ? body.model : 'gpt-4o-mini';
     const id = `chatcmpl-fake${Date.now().toString(36)}`;
     const created = Math.floor(Date.now() / 1000);

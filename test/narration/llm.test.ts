@@ -55,6 +55,19 @@ describe('OpenAiLlmClient against the fake server', () => {
     expect(messages[3]?.content).toBe(CONTINUE_INSTRUCTION);
   });
 
+  it('a reply computed from the prompt is continued from the same prompt, not from the ask to go on', async () => {
+    server.setOptions({
+      reply: (messages) =>
+        `You said ${messages.filter((m) => m.role === 'user').pop()?.content}. Then it rains.`,
+    });
+    const full = await collect(client().streamNarration({ prompt: 'open' }));
+    expect(full.join('')).toBe('You said open. Then it rains.');
+    const rest = await collect(
+      client().streamNarration({ prompt: 'open', continueFrom: 'You said open. Th' }),
+    );
+    expect(rest.join('')).toBe('en it rains.');
+  });
+
   it('streams the reply as deltas and sends prompt, history and limits', async () => {
     const deltas = await collect(
       client({ maxTokens: 123 }).streamNarration({
