@@ -83,11 +83,16 @@ async function main(): Promise<void> {
     await playing(dm, now);
     // A draft in the DM's box, as mid-session.
     await dm.getByTestId('narration-text').fill('The Duke rises from his throne, wine cup in hand');
-    // Let the position pass the first sentence so captions and progress show motion.
+    // Let the position pass the first sentence so captions and progress show motion, and the
+    // queued narrations finish voicing (a player's list shows their kind and length, not their text).
     await api.waitForQueue(
-      (q) => (q.now_playing?.sequence_number ?? 0) >= 1 && q,
-      30_000,
-      'the second sentence',
+      (q) =>
+        (q.now_playing?.sequence_number ?? 0) >= 1 &&
+        q.pending.length === NEXT.length &&
+        q.pending.every((r) => r.generation === 'GENERATED') &&
+        q,
+      60_000,
+      'the second sentence, with the queued narrations voiced',
     );
     await listener.waitForFunction(() => (window.__bardcast?.level() ?? 0) > 0.05, undefined, {
       timeout: 10_000,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, createApiClient, errorFromResponse } from '../../web/src/api';
-import { connectionLabel, formatSeconds, statusLabel, truncate } from '../../web/src/format';
+import { connectionLabel, formatSeconds, statusLabel, truncate, truncateStart } from '../../web/src/format';
 import { controlsEnabled } from '../../web/src/controls';
 import {
   buildNarration,
@@ -203,5 +203,7 @@ describe('format', () => {
     expect(statusLabel('PLAYING')).toBe('on air');
     expect(truncate('The quick brown fox jumps', 16)).toBe('The quick brown…');
     expect(truncate('short', 16)).toBe('short');
+    expect(truncateStart('One two three. Four five six.', 16)).toBe('…Four five six.');
+    expect(truncateStart('short', 16)).toBe('short');
   });
 });

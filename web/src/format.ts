@@ -35,6 +35,15 @@ export function truncate(text: string, max: number): string {
   return (space > max * 0.6 ? cut.slice(0, space) : cut) + '…';
 }
 
+/** Keeps the end of `text` (the latest sentences), cut on a word boundary, with a leading ellipsis. */
+export function truncateStart(text: string, max: number): string {
+  const clean = text.replace(/\s+/g, ' ').trim();
+  if (clean.length <= max) return clean;
+  const cut = clean.slice(clean.length - (max - 1));
+  const space = cut.indexOf(' ');
+  return '…' + (space >= 0 && space < max * 0.4 ? cut.slice(space + 1) : cut);
+}
+
 /** Human wording of a request status (`PLAYING` → `on air`). */
 export function statusLabel(status: string): string {
   const labels: Record<string, string> = {

@@ -1,5 +1,5 @@
 /** Rendering of the elements both pages have: connection state and now playing. */
-import { connectionLabel, formatSeconds, truncate } from './format';
+import { connectionLabel, formatSeconds, truncate, truncateStart } from './format';
 import type { StationView } from './station';
 import { byId, setData, setText } from './ui';
 import { ConnectionStatus } from './ws-client';
@@ -27,8 +27,14 @@ export function renderConnection(view: StationView): void {
 export function renderNowPlaying(view: StationView, options: { pausedText: string; maxChars: number }): void {
   const nowRequest = byId('now-request');
   if (view.paused) setText(nowRequest, options.pausedText);
-  else if (view.onAir) setText(nowRequest, truncate(view.onAir.text ?? 'Narration', options.maxChars));
-  else setText(nowRequest, 'Nothing on air');
+  else if (view.onAir) {
+    const text = view.onAir.text ?? 'Narration';
+    // What aired so far grows at its end: keep the latest sentences in view.
+    setText(
+      nowRequest,
+      view.onAir.spoken ? truncateStart(text, options.maxChars) : truncate(text, options.maxChars),
+    );
+  } else setText(nowRequest, 'Nothing on air');
   setData(byId('now-playing'), 'onAir', String(Boolean(view.onAir)));
   setText(byId('caption'), view.caption?.text ?? '');
   setText(byId('position'), view.onAir ? formatSeconds(view.stationPositionSec) : '');

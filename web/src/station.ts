@@ -51,8 +51,11 @@ export interface Caption {
 export interface StationView {
   connection: ConnectionStatus;
   paused: boolean;
-  /** The request on air per the station clock. */
-  onAir: { request_id: string; text: string | null; sequence_number: number } | null;
+  /**
+   * The request on air per the station clock. `text` is the request's own
+   * (DM), or for a player the sentences aired so far (`spoken: true`).
+   */
+  onAir: { request_id: string; text: string | null; spoken: boolean; sequence_number: number } | null;
   caption: Caption | null;
   /** Seconds into the on-air request per the station clock. */
   stationPositionSec: number | null;
@@ -237,6 +240,7 @@ export class Station extends Emitter<StationEvents> {
         ? {
             request_id: entry.request_id,
             text: this.#onAirText(entry),
+            spoken: this.#role === 'player',
             sequence_number: entry.sequence_number,
           }
         : null,
