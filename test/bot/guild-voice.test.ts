@@ -207,6 +207,18 @@ describe('GuildVoice lifecycle', () => {
     expect(conn.destroyed).toBe(false);
   });
 
+  it("rejoins with backoff when the library's own rejoin is never answered", async () => {
+    const { voice, conn } = open({ readyTimeoutMs: 5000 });
+    conn.ready();
+    conn.networkClose(4006); // the library sends its join; Discord never answers
+    await advance(clock, 5000 + 2000 + 50, 50);
+    expect(conn.autoRejoins).toBe(1);
+    expect(conn.rejoins).toBe(1); // the watchdog's rejoin, after the backoff for attempt 2
+    conn.ready();
+    expect(voice.ready).toBe(true);
+    expect(clock.pending).toBe(0);
+  });
+
   it('follows a connection destroyed from outside', () => {
     const { voice, conn } = open();
     conn.ready();

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { VoiceConnectionDisconnectReason, VoiceConnectionStatus } from '@discordjs/voice';
-import type { Clock } from '../../clock';
+import type { Clock, TimerHandle } from '../../clock';
 import type { Logger } from '../../log';
 import type { AudioPlayerPort, ConnectionState, VoiceAdapter, VoiceConnectionPort } from './adapter';
 import { entersState, sleep } from './enters-state';
@@ -112,6 +112,8 @@ export class GuildVoice extends EventEmitter<GuildVoiceEvents> {
   /** The library's automatic rejoin was held back: no point waiting for it. */
   #held = false;
   #lastCloseCode: number | undefined;
+  /** Armed when the library reconnects by itself; fires if that never reaches Ready. */
+  #watchdog: TimerHandle | null = null;
 
   constructor(options: GuildVoiceOptions) {
     super();
@@ -179,6 +181,7 @@ export class GuildVoice extends EventEmitter<GuildVoiceEvents> {
   /** Leaves the channel and releases the connection and player. Idempotent. */
   destroy(reason: LeaveReason, closeCode?: number): void {
     if (this.#state.status === GuildVoiceStatus.Destroyed) return;
+    this.#clearWatchdog();
     this.state = {
       status: GuildVoiceStatus.Destroyed,
       reason,
@@ -194,7 +197,29 @@ export class GuildVoice extends EventEmitter<GuildVoiceEvents> {
     if (this.#connection.state.status !== VoiceConnectionStatus.Destroyed) this.#connection.destroy();
   }
 
+  /**
+   * The library reconnects by itself (a blip, a first close): if Discord
+   * never answers its join, nothing else would notice — the bot would sit
+   * "reconnecting" for ever. After `readyTimeoutMs`, rejoin with backoff.
+   */
+  #armWatchdog(): void {
+    this.#clearWatchdog();
+    this.#watchdog = this.#clock.setTimeout(() => {
+      this.#watchdog = null;
+      if (this.#isDestroyed() || this.ready || this.#recovering) return;
+      this.#log.info('voice: the library did not reconnect in time; rejoining');
+      this.#held = true; // no point waiting for the library again
+      void this.#recover();
+    }, this.#timing.readyTimeoutMs);
+  }
+
+  #clearWatchdog(): void {
+    if (this.#watchdog) this.#clock.clearTimeout(this.#watchdog);
+    this.#watchdog = null;
+  }
+
   #markReady(): void {
+    this.#clearWatchdog();
     const s = this.#state;
     if (s.status === GuildVoiceStatus.Destroyed) return;
     const channelId = this.#connection.channelId ?? s.channelId;
@@ -214,6 +239,7 @@ export class GuildVoice extends EventEmitter<GuildVoiceEvents> {
       case VoiceConnectionStatus.Connecting:
         if (s.status === GuildVoiceStatus.Ready) {
           this.state = { status: GuildVoiceStatus.Reconnecting, channelId: s.channelId, attempt: 0 };
+          this.#armWatchdog();
         }
         break;
       case VoiceConnectionStatus.Disconnected:
