@@ -159,7 +159,7 @@ describe.runIf(backends.includes('postgres'))('database outage (PostgreSQL behin
       const deadline = Date.now() + 120_000;
       while ((await get(app, '/healthz')).body.status !== 'ok' && Date.now() < deadline) await sleep(100);
       expect((await get(app, '/healthz')).body).toMatchObject({ status: 'ok', journalled_writes: 0 });
-      await app.stop();
+      await app.stop(120_000);
       const snap = await snapshotPostgres(db.direct);
       expectCleanEnd(snap, posted);
       expect(app.output()).toMatch(/database unreachable: playing from memory/);
@@ -191,7 +191,7 @@ describe.runIf(backends.includes('postgres'))('database outage (PostgreSQL behin
       expect(app.child.exitCode).toBeNull();
       const id = await post(app, narration(0));
       await drained(app, 60_000);
-      await app.stop();
+      await app.stop(120_000);
       expectCleanEnd(await snapshotPostgres(db.direct), [id]);
     },
   );
@@ -219,7 +219,7 @@ describe.runIf(backends.includes('postgres'))('database outage (PostgreSQL behin
       proxy.restore();
       app = await start(db.viaProxy, dataDir, port);
       await drained(app, 120_000);
-      await app.stop();
+      await app.stop(120_000);
       expectCleanEnd(await snapshotPostgres(db.direct), posted);
     },
   );

@@ -5,7 +5,7 @@
  * while generation is still running), restart on the same data dir, then an
  * audit of the database and of what a web listener saw aired.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -25,11 +25,11 @@ export interface CrashTrialOptions {
   kills: number;
   narrations: number;
   /**
-   * Kill while narrations are still being generated (the first kills come
-   * within a second of queueing); otherwise every kill falls after
-   * generation finished, during playback only.
+   * How many of the kills come while narrations are still being generated
+   * (each within a second of the restart); the rest wait until every
+   * narration is generated and fall during playback only.
    */
-  midGeneration: boolean;
+  killsDuringGeneration: number;
   /** Extra environment for the app. */
   env?: Record<string, string>;
 }
@@ -43,6 +43,8 @@ export interface KillRecord {
   midGeneration: boolean;
   /** Where the next run must resume. */
   resumeAt: { requestId: string; seq: number } | null;
+  /** Encoder temporary files the killed process left in DATA_DIR/tmp. */
+  tempFiles: string[];
 }
 
 /** What one run of the app (start → kill or stop) saw on its WebSocket. */
@@ -71,6 +73,10 @@ export interface CrashReport {
   resumesChecked: number;
   /** PLAYED chunks whose airing contradicts the listener's schedule or the run's lifetime. */
   playedNotAired: string[];
+  /** The last run's output when something was lost (diagnosis). */
+  lastOutput: string;
+  /** Temporary files of a killed process still there after the next start. */
+  leftovers: string[];
   /** PLAYED chunks checked against a schedule the listener saw / that ended before it connected. */
   airingChecked: { observed: number; beforeListener: number };
   wallMs: number;
@@ -186,6 +192,7 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashRe
   const runs: RunRecord[] = [];
   const kills: KillRecord[] = [];
   const posted: string[] = [];
+  const leftovers: string[] = [];
   let app: AppProcess | null = null;
   let socket: TestSocket | null = null;
 
@@ -199,17 +206,16 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashRe
   try {
     let { app: current, run } = await start();
     for (let i = 0; i < options.narrations; i++) posted.push(await post(current, narration(i)));
-    if (!options.midGeneration)
-      await generated(current, fake, {
-        chats: Math.floor(options.narrations / 2),
-        sentences: 2 * options.narrations,
-      });
-
     for (let k = 0; k < options.kills; k++) {
-      // Mid-generation trials kill fast at first (generation still running), later anywhere in playback.
-      const afterMs = Math.round(
-        options.midGeneration && k < 3 ? 100 + random() * 700 : 200 + random() * 2_000,
-      );
+      const duringGeneration = k < options.killsDuringGeneration;
+      if (k === options.killsDuringGeneration) {
+        await generated(current, fake, {
+          chats: Math.floor(options.narrations / 2),
+          sentences: 2 * options.narrations,
+        });
+      }
+      // While generating: soon after the restart; during playback: anywhere in the next two seconds.
+      const afterMs = Math.round(duringGeneration ? 100 + random() * 700 : 200 + random() * 2_000);
       await sleep(afterMs);
       const exited = new Promise<void>((resolve) => current.child.once('exit', () => resolve()));
       current.child.kill('SIGKILL');
@@ -217,21 +223,32 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashRe
       (socket as TestSocket | null)?.ws.terminate();
       run.endedAt = Date.now();
       const snap = await snapshot();
+      const tempFiles = await readdir(path.join(dataDir, 'tmp')).catch(() => [] as string[]);
       kills.push({
+        tempFiles,
         afterMs,
         killedAt: run.endedAt,
         midGeneration: generating(snap),
         resumeAt: firstUnplayed(snap),
       });
       ({ app: current, run } = await start());
+      const still = new Set(await readdir(path.join(dataDir, 'tmp')).catch(() => [] as string[]));
+      leftovers.push(...tempFiles.filter((f) => still.has(f)));
     }
     await drained(current, 120_000);
-    await current.stop();
+    // A clean stop: SIGTERM, and time to drain and flush (a SIGKILL here would be one more crash).
+    await current.stop(120_000);
+    const stoppedBy = current.child.signalCode;
+    const lastOutput = current.output();
     run.endedAt = Date.now();
     app = null;
     const final = await snapshot();
+    const audited = audit(final, posted, kills, runs);
+    if (stoppedBy === 'SIGKILL') audited.lost.push('the final SIGTERM did not stop the app within 120 s');
     return {
-      ...audit(final, posted, kills, runs),
+      ...audited,
+      lastOutput: audited.lost.length > 0 ? lastOutput.slice(-4_000) : '',
+      leftovers,
       seed: options.seed,
       kills,
       posted,
