@@ -134,6 +134,20 @@ describe('Discord on the station clock (real AudioPlayer, fake time)', () => {
     expect(Math.abs(first2.at - chunk2.startsAt - (first2.index * 960 - 312) / 48)).toBeLessThanOrEqual(20);
   });
 
+  it('after the event loop stalls at a request start, the later chunks still leave on the station clock', async () => {
+    bench.enqueue([1200, 900, 1500].map((durationMs, i) => ({ tag: 60 + i, durationMs })));
+    vi.advanceTimersByTime(300); // 300 ms with nothing else running: no page, no player cycle
+    await bench.run(3600 + 500);
+    const timings = chunkTimings(bench);
+    report('stall at the start', timings);
+    // The first chunk's packets go out late, in the player's catch-up burst; the rest are back on
+    // the clock (a frame and a half: the burst starts a cycle after the page). Anchored where it
+    // was paged instead of where play began, they ran 250 ms ahead.
+    expect(timings).toHaveLength(3);
+    for (const t of timings.slice(1))
+      expect(Math.abs(t.contentLateMs), `chunk ${t.tag}`).toBeLessThanOrEqual(30);
+  });
+
   it('joins mid-chunk at the station position', async () => {
     bench.connected = false;
     bench.enqueue([

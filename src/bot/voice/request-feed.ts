@@ -134,6 +134,8 @@ export class RequestFeed {
   /** Clock time at which the next paged packet will be sent; null before the first. */
   #leaveAt: number | null = null;
   #pausedAt: number | null = null;
+  /** When the player started on this stream (before its first page), see {@link playing}. */
+  #playAt: number | null = null;
   /** The stream asked for more and has not been refused since. */
   #wanted = false;
   /** A step is on the scheduler. */
@@ -217,6 +219,16 @@ export class RequestFeed {
   /** The player paused (station paused, or held behind the previous request's tail). */
   pause(at: number = this.#options.clock.now()): void {
     this.#pausedAt ??= at;
+  }
+
+  /**
+   * The player was told to play this stream at `at`. Its 20 ms cycle is
+   * scheduled from then: if paging comes late (a busy event loop), the
+   * player sends the backlog in a burst to catch up, so the first packet's
+   * slot is counted from here, not from when it was paged.
+   */
+  playing(at: number = this.#options.clock.now()): void {
+    if (this.#leaveAt === null && this.#pausedAt === null) this.#playAt ??= at;
   }
 
   /** The player plays again: what was buffered leaves that much later. */
@@ -325,7 +337,9 @@ export class RequestFeed {
     this.#nextStartsAt = startsAt + chunk.durationMs;
     this.#placed.push({ seq, startsAt });
     // A stream that ran dry (first chunk, underrun): the player sends what is paged now a lead later.
-    const earliest = (this.#pausedAt ?? this.#options.clock.now()) + this.#leadMs;
+    const from =
+      this.#pausedAt ?? (this.#leaveAt === null ? this.#playAt : null) ?? this.#options.clock.now();
+    const earliest = from + this.#leadMs;
     if (this.#leaveAt === null || this.#leaveAt < earliest) this.#leaveAt = earliest;
     return this.#leaveAt - startsAt;
   }

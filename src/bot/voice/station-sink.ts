@@ -250,6 +250,7 @@ export class StationSink extends EventEmitter<StationSinkEvents> {
     this.#clearDrainTimer();
     this.state = { status: SinkStatus.Airing, feed: p.feed, resource: p.resource };
     p.feed.resume();
+    p.feed.playing();
     this.#o.player.play(p.resource);
   }
 
