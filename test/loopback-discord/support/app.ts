@@ -42,8 +42,8 @@ export const LOOPBACK_APP_ENV = {
 /**
  * Starts the real app (`src/main.ts`) against the loopback: `DISCORD_TOKEN`,
  * `DISCORD_API_URL`, `NODE_EXTRA_CA_CERTS` for the voice gateway's TLS, the
- * fake OpenAI server for the LLM and TTS. Resolves once the bot logged in and
- * every guild of its shards was delivered.
+ * fake OpenAI server for the LLM and TTS. Resolves once the bot logged in (its
+ * info log line: keep `LOG_LEVEL` at info or below).
  */
 export async function startBotApp(
   loopback: LoopbackDiscord,
