@@ -78,7 +78,7 @@ it('a new process on the same data directory resumes at the first chunk not PLAY
     await t.engine.writer.addChunk(c.id, 1, { text: 'c1', audio: audioOf(800) });
     await t.engine.writer.complete(c.id, 2);
 
-    t.clock.advance(3000 + 400);
+    t.clock.advance(60_000 + 1500 + 400);
     expect(station.now()?.request.text).toBe('B');
     t.clock.advance(800 + 400);
     expect(station.now()?.request.text).toBe('C');
