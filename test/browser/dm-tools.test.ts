@@ -79,6 +79,35 @@ describe.skipIf(!chromium.available)('DM tools (Chromium)', () => {
     expect((await dmCall('DELETE', '/scenes/The%20Vault')).status).toBe(204);
   });
 
+  it('downloads the session transcript and drafts, edits and airs a recap from the console', async () => {
+    await api.reset();
+    const id = await api.narrate('Grimble: The vault is sealed. Turn back now.', 'say');
+    await api.onAir(id);
+    await api.reset(); // stopped mid-narration: it is in the transcript, marked
+    const page = await tab(suite.app.links.dmUrl);
+    const href = await page.getByTestId('transcript-download').getAttribute('href');
+    const file = await fetch(new URL(href!, suite.app.baseUrl));
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-type')).toMatch(/^text\/markdown/);
+    const markdown = await file.text();
+    expect(markdown).toContain('**Grimble:** The vault is sealed.');
+    expect(markdown).toMatch(/_\(skipped after \d of 2 sentences\)_/);
+
+    await page.getByTestId('recap-write').click();
+    await page.getByTestId('recap-editor').waitFor({ state: 'visible', timeout: 30_000 });
+    const draft = await page.getByTestId('recap-text').inputValue();
+    expect(draft.length).toBeGreaterThan(0);
+    await page.getByTestId('recap-text').fill('Previously… the party found the vault sealed.');
+    await page.getByTestId('recap-air').click();
+    const q = await api.waitForQueue(
+      (s) => [s.now_playing, ...s.pending].find((r) => r && 'request_id' in r) ?? false,
+      15_000,
+      'the recap queued',
+    );
+    expect(q).toBeTruthy();
+    expect(await page.getByTestId('recap-note').textContent()).toBe('Recap queued.');
+  });
+
   it('caption overlay: transparent, styled by its address, only the sentence on air, no markup', async () => {
     await api.reset();
     const { baseUrl, campaignId, playerToken } = suite.app;

@@ -4,8 +4,12 @@
  * fake OpenAI server (LLM + TTS) and offline flite, the real encoder, the
  * writer and the station.
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CastInputError, CastService, pickVoice } from '../../src/cast';
+import { scanMp3 } from '../../src/media/mp3';
+import { scanOggOpus } from '../../src/media/ogg';
 import { createNarrationService, type ManagedNarrationService } from '../../src/narration/create';
 import { FakeOpenAiServer } from '../../src/narration/fake-openai-server';
 import { FLITE_VOICES, OPENAI_TTS_VOICES } from '../../src/narration/tts';
@@ -204,5 +208,13 @@ describe('cast narrations end to end', () => {
       [null, 'slt', 'Silence answers.'],
     ]);
     expect(grimble).not.toBe('slt');
+    // Gapless across voices: flite voices differ in sample rate, the encoded chunks do not (one stream format).
+    const formats = new Set<string>();
+    for (const c of chunks) {
+      const mp3 = scanMp3(await readFile(path.join(t.audioDir, c.mp3Key)));
+      const opus = scanOggOpus(await readFile(path.join(t.audioDir, c.opusKey)));
+      formats.add(`${mp3.sampleRate}/${mp3.channels} ${opus ? 'opus' : 'bad'}`);
+    }
+    expect(formats.size).toBe(1);
   });
 });
