@@ -15,6 +15,7 @@ export type Refusal =
   | { ok: false; reason: 'already_paused' }
   | { ok: false; reason: 'not_paused' }
   | { ok: false; reason: 'empty_option'; option: string }
+  | { ok: false; reason: 'nothing_speakable'; option: string }
   | { ok: false; reason: 'too_long'; option: string; max: number; length: number }
   | { ok: false; reason: 'out_of_range'; option: string; min: number; max: number; value: number }
   | { ok: false; reason: 'not_a_voice_channel' }

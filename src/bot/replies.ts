@@ -1,5 +1,6 @@
 import { MessageFlags } from 'discord.js';
 import type { Repliable } from './interaction';
+import { NOTHING_SPEAKABLE } from '../narration/speakable';
 import type { Refusal } from './refusals';
 
 /**
@@ -41,6 +42,8 @@ export function refusalMessage(refusal: Refusal): string {
       return "Nothing is paused — it's already playing.";
     case 'empty_option':
       return `\`${refusal.option}\` can't be empty.`;
+    case 'nothing_speakable':
+      return `\`${refusal.option}\`: ${NOTHING_SPEAKABLE}.`;
     case 'too_long':
       return `\`${refusal.option}\` is ${refusal.length} characters; the limit is ${refusal.max}. Split it into parts?`;
     case 'out_of_range':

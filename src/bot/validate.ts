@@ -1,3 +1,4 @@
+import { hasSpeakableText } from '../narration/speakable';
 import { refuse, type Refusal } from './refusals';
 
 /** Longest `/narrate` prompt. */
@@ -10,8 +11,9 @@ export const IDLE_MINUTES_MAX = 240;
 
 /**
  * Checks a required text option: present, not blank, at most `max`
- * characters. Discord enforces the same limits on its side; this guards
- * against stale command definitions and direct API calls.
+ * characters, something a voice can speak (the rule the web API uses too).
+ * Discord enforces the length on its side; this guards against stale command
+ * definitions and direct API calls.
  */
 export function validateText(
   value: string | null,
@@ -21,6 +23,7 @@ export function validateText(
   const text = (value ?? '').trim();
   if (text === '') return refuse('empty_option', { option });
   if (text.length > max) return refuse('too_long', { option, max, length: text.length });
+  if (!hasSpeakableText(text)) return refuse('nothing_speakable', { option });
   return { ok: true, value: text };
 }
 

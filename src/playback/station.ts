@@ -189,6 +189,10 @@ export class Station extends EventEmitter<StationEvents> {
   pause(): ControlResult {
     const s = this.#state;
     if (s.status === StationStatus.Paused) return { ok: false, reason: 'already_paused' };
+    // A pause set on an empty station would silently hold every later narration.
+    if (s.status === StationStatus.Idle && this.queue().length === 0) {
+      return { ok: false, reason: 'nothing_on_air' };
+    }
     const now = this.#clock.now();
     let resume: PausedFrom;
     if (s.status === StationStatus.OnAir) {

@@ -94,6 +94,13 @@ describe('permissions', () => {
     expect(h.narration.started).toHaveLength(0);
   });
 
+  it('/pause with nothing on air or queued is refused instead of holding later narrations', async () => {
+    const { i, outcome } = await h.run({ command: 'pause', ...AS_DM });
+    expect(outcome).toBe('nothing_on_air');
+    expect(i.content).toBe('🚫 Nothing is on air right now.');
+    expect(h.t.engine.stations.get(CAMPAIGN_ID).paused).toBe(false);
+  });
+
   it('lets the DM role, Manage Server and Administrator control the station', async () => {
     for (const who of [AS_DM, AS_MANAGER, AS_ADMIN]) {
       const { i, outcome } = await h.run({ command: 'skip', ...who });
@@ -109,7 +116,8 @@ describe('permissions', () => {
     const { i, outcome } = await h.run({ command: 'pause', ...AS_DM });
     expect(outcome).toBe('not_dm');
     expect(i.content).toContain('/campaign dm-role');
-    expect((await h.run({ command: 'pause', ...AS_MANAGER })).outcome).toBe('ok');
+    // Past the permission check: the station's own refusal (nothing to pause).
+    expect((await h.run({ command: 'pause', ...AS_MANAGER })).outcome).toBe('nothing_on_air');
   });
 
   it('lets everyone use /queue and /listen', async () => {
@@ -169,6 +177,11 @@ describe('option validation', () => {
     expect(tooLong.i.content).toContain(`the limit is ${max}`);
     expect(tooLong.i.calls.map((c) => c.kind)).toEqual(['reply']); // refused before deferring
     expect((await h.run({ command, options: { [option]: '   ' }, ...AS_DM })).outcome).toBe('empty_option');
+    const started = h.narration.started.length;
+    const unspeakable = await h.run({ command, options: { [option]: '... ?!' }, ...AS_DM });
+    expect(unspeakable.outcome).toBe('nothing_speakable');
+    expect(unspeakable.i.content).toContain('nothing to speak');
+    expect(h.narration.started).toHaveLength(started); // refused, not queued to fail later
     expect((await h.run({ command, options: { [option]: 'a'.repeat(max) }, ...AS_DM })).outcome).toBe('ok');
     expect(h.narration.last.request.text).toHaveLength(max);
   });

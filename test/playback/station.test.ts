@@ -223,9 +223,17 @@ describe('station timeline', () => {
     expect(station.now()).toMatchObject({ chunkIndex: 1, offsetMs: 0 });
   });
 
-  it('pause before anything is queued holds new requests until resume', async () => {
-    station.pause();
+  it('refuses to pause with nothing on air or queued, so it never silently holds later narrations', async () => {
+    expect(station.pause()).toEqual({ ok: false, reason: 'nothing_on_air' });
+    expect(station.paused).toBe(false);
     await say('A', [1000]);
+    expect(station.now()?.request.text).toBe('A');
+  });
+
+  it('a pause while a queued narration waits for its first chunk holds it until resume', async () => {
+    const a = await t.engine.writer.create('c1', 'A');
+    expect(station.pause()).toEqual({ ok: true });
+    await t.engine.writer.addChunk(a.id, 0, { text: 'a0', audio: audioOf(1000) });
     expect(station.now()).toBeNull();
     station.resume();
     expect(station.now()?.request.text).toBe('A');

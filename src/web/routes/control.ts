@@ -26,12 +26,12 @@ export function controlRoutes(ctx: WebContext): Router {
     const { campaignId } = campaignAccess(ctx, req, 'dm');
     const { action } = parseInput(controlBodySchema, req.body, 'body');
     const station = ctx.engine.stations.get(campaignId);
-    // Pausing an empty station would silently hold every later narration.
-    if (action === 'pause' && !station.paused && station.queue().length === 0) {
-      throw new HttpError(409, 'conflict', NOTHING_TO_PAUSE);
-    }
     const result = station[action]();
-    if (!result.ok) throw new HttpError(409, 'conflict', FRIENDLY[result.reason]);
+    if (!result.ok) {
+      // The station refuses to pause while nothing is on air or queued.
+      const nothingToPause = action === 'pause' && result.reason === 'nothing_on_air';
+      throw new HttpError(409, 'conflict', nothingToPause ? NOTHING_TO_PAUSE : FRIENDLY[result.reason]);
+    }
     ctx.log.info({ campaign: campaignId, action }, 'DM control from the web console');
     res.set('Cache-Control', 'no-store').json({ ok: true });
   });
