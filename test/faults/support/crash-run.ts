@@ -235,7 +235,11 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashRe
       const still = new Set(await readdir(path.join(dataDir, 'tmp')).catch(() => [] as string[]));
       leftovers.push(...tempFiles.filter((f) => still.has(f)));
     }
-    await drained(current, 120_000);
+    // A queue that never drains is a finding (a request waiting for audio nobody makes), not a crash of the test.
+    const stuck = await drained(current, 120_000).then(
+      () => null,
+      (err: unknown) => (err as Error).message.slice(0, 300),
+    );
     // A clean stop: SIGTERM, and time to drain and flush (a SIGKILL here would be one more crash).
     await current.stop(120_000);
     const stoppedBy = current.child.signalCode;
@@ -245,6 +249,7 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashRe
     const final = await snapshot();
     const audited = audit(final, posted, kills, runs);
     if (stoppedBy === 'SIGKILL') audited.lost.push('the final SIGTERM did not stop the app within 120 s');
+    if (stuck) audited.lost.push(`after the last restart: ${stuck}`);
     return {
       ...audited,
       lastOutput: audited.lost.length > 0 ? lastOutput.slice(-4_000) : '',
