@@ -23,7 +23,11 @@ export const DiscordError = {
   InvalidWebhookToken: 50027,
 } as const;
 
-/** Callback deadline and token lifetime (Discord's). */
+/**
+ * Callback deadline (from when the interaction was sent; a test may date its
+ * snowflake back to study the token lifetime) and token lifetime (from its
+ * creation time), Discord's.
+ */
 export const CALLBACK_DEADLINE_MS = 3_000;
 export const TOKEN_LIFETIME_MS = 15 * 60_000;
 

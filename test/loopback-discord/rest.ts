@@ -110,7 +110,8 @@ export function createRestHandler(ctx: RestContext, calls: RestCall[]) {
       if (!i || i.token !== decodeURIComponent(m[2]!))
         return error(404, DiscordError.UnknownInteraction, 'Unknown interaction');
       const b = (body ?? {}) as { type?: number; data?: { content?: string; flags?: number } };
-      if (ctx.now() - i.createdAt > CALLBACK_DEADLINE_MS) {
+      // From when Discord sent it (its creation time, unless a test dated the snowflake back).
+      if (ctx.now() - Math.max(i.createdAt, i.sentAt) > CALLBACK_DEADLINE_MS) {
         i.events.push({
           kind: 'rejected',
           at: ctx.now(),

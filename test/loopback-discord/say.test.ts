@@ -15,7 +15,13 @@ import {
   type Accounting,
   type Spurt,
 } from './analysis';
-import { CallbackType, currentContent, firstCallback, CALLBACK_DEADLINE_MS } from './interactions';
+import {
+  CallbackType,
+  currentContent,
+  firstCallback,
+  CALLBACK_DEADLINE_MS,
+  TOKEN_LIFETIME_MS,
+} from './interactions';
 import { LoopbackDiscord } from './loopback';
 import { startBotApp, startFakeOpenAi, type BotApp } from './support/app';
 import { connectListener, type ScheduledChunk, type WebListener } from './support/listener';
@@ -153,4 +159,29 @@ describe('/say of four sentences over the loopback', () => {
       expect(Math.abs(lateness.at(-1)! - lateness[0]!), JSON.stringify(report)).toBeLessThan(FRAME_MS + 30);
     }
   });
+
+  it('progress edits stop cleanly inside the 15-minute token lifetime, counted from the interaction', async () => {
+    // An interaction created 14 minutes minus 3 s ago (its snowflake dated back; Discord still
+    // accepts the defer, the loopback counting 3 s from when it sent it): the token dies at
+    // createdAt + 15 min on the loopback's clock.
+    const guild = loopback.guild();
+    const createdAt = loopback.now() - (14 * 60_000 - 3_000);
+    const i = loopback.command(
+      guild,
+      'say',
+      { text: 'The hourglass runs low. Sand whispers through the neck. The last grains fall. Time is up.' },
+      { createdAt },
+    );
+    await loopback.until(() => firstCallback(i), 'the defer');
+    // The edits stop (the bot's window ends a minute before the token's); the request still airs.
+    await loopback.until(
+      () => listener.stopped().length >= 2,
+      () => `the second request to end; events ${JSON.stringify(i.events)}`,
+      60_000,
+    );
+    expect(i.events.filter((e) => e.kind === 'rejected')).toEqual([]);
+    for (const e of i.events) expect(e.at).toBeLessThan(createdAt + TOKEN_LIFETIME_MS);
+    const lastEdit = i.events.filter((e) => e.kind === 'edit').at(-1);
+    expect(lastEdit?.at ?? 0).toBeLessThan(createdAt + 14 * 60_000 + 2_000);
+  }, 90_000);
 });
