@@ -86,6 +86,15 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
       clock,
     });
     voicesOf.service = narration;
+    // Every narration that leaves the station goes into the campaign's transcript.
+    const recorder = new TranscriptRecorder({
+      prisma: db.prisma,
+      stations: engine.stations,
+      repository: engine.repository,
+      clock,
+      logger: log,
+    });
+    closers.push(() => recorder.close());
     const scenes = new SceneService({
       prisma: db.prisma,
       store: engine.store,
@@ -94,6 +103,7 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
       tts: narration.tts,
       encoder: narration.encoder,
       cast,
+      onQueued: (requestId, requestedBy) => recorder.noteRequester(requestId, requestedBy),
       clock,
       logger: log,
     });
@@ -116,15 +126,6 @@ export async function startApp(config: Config, log: Logger, clock: Clock = syste
     // Generated into the data dir when not configured: the logger learns it here.
     redactSecret(tokenSecret);
     const tokens = new TokenSigner(tokenSecret);
-    // Every narration that leaves the station goes into the campaign's transcript.
-    const recorder = new TranscriptRecorder({
-      prisma: db.prisma,
-      stations: engine.stations,
-      repository: engine.repository,
-      clock,
-      logger: log,
-    });
-    closers.push(() => recorder.close());
     const transcript = new TranscriptService({
       prisma: db.prisma,
       clock,

@@ -61,6 +61,8 @@ export interface SceneServiceOptions {
   encoder: AudioEncoder;
   cast?: SpeakerVoiceResolver | undefined;
   splitter?: SentenceSplitterOptions | undefined;
+  /** Told who queued each scene request (the transcript's "by whom"). */
+  onQueued?: ((requestId: string, requestedBy: string) => void) | undefined;
   /** Longest scene text (default 4000 characters). */
   maxChars?: number;
   clock?: Clock;
@@ -159,7 +161,7 @@ export class SceneService {
   async play(
     campaignId: string,
     name: string,
-    options: { receivedAt?: number } = {},
+    options: { receivedAt?: number; requestedBy?: string } = {},
   ): Promise<PlaybackRequest> {
     const row = await this.#o.prisma.scene.findUnique({
       where: { campaignId_nameKey: { campaignId, nameKey: speakerKey(name) } },
@@ -188,6 +190,7 @@ export class SceneService {
       voice: narrator,
       receivedAt: options.receivedAt ?? this.#clock.now(),
     });
+    this.#o.onQueued?.(request.id, options.requestedBy ?? `scene:${row.name}`);
     try {
       await Promise.all(
         audio.map(({ chunk, opus, mp3 }) =>

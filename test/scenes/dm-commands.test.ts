@@ -10,6 +10,7 @@ let tdb: TestDatabase;
 let h: BotHarness;
 let scenes: SceneService;
 let tts: ControlledTts;
+let queued: Array<[string, string]>;
 
 beforeAll(async () => {
   tdb = await openTestDatabase('pglite');
@@ -29,7 +30,9 @@ beforeEach(async () => {
     tts,
     encoder: new FakeEncoder(),
     clock: h.t.clock,
+    onQueued: (id, by) => queued.push([id, by]),
   });
+  queued = [];
   const transcript = new TranscriptService({ prisma: tdb.db.prisma, clock: h.t.clock });
   h.deps.scenes = scenes;
   h.deps.transcript = transcript;
@@ -62,6 +65,7 @@ describe('/scene', () => {
     expect(play.outcome).toBe('ok');
     expect(play.i.content).toContain('**vault** is on air');
     expect(tts.calls.length).toBe(calls);
+    expect(queued).toEqual([[h.t.engine.stations.get(CAMPAIGN_ID).now()?.request.id, 'user-1']]);
     expect(h.t.engine.stations.get(CAMPAIGN_ID).now()?.request.text).toBe(
       'The door opens.\nGrimble: Welcome.',
     );

@@ -154,7 +154,7 @@ async function playScene(ctx: CommandContext, name: string): Promise<CommandResu
         () => `⚠️ ${refusalMessage(refuse('join_failed', { why: 'timeout' }))}`,
       )
     : Promise.resolve(null);
-  const play = () => deps.scenes!.play(campaign.id, name, { receivedAt });
+  const play = () => deps.scenes!.play(campaign.id, name, { receivedAt, requestedBy: caller.userId });
   const request = await (ctx.arrival ? ctx.arrival.run(play) : play());
   const note = await joining;
   const onAir = deps.stations.get(campaign.id).now()?.request.id === request.id;

@@ -123,10 +123,13 @@ export function dmToolRoutes(ctx: WebContext): Router {
     res.status(204).end();
   });
   router.post(`${base}/scenes/:name/play`, async (req, res) => {
-    const { campaignId } = campaignAccess(ctx, req, 'dm');
+    const { claims, campaignId } = campaignAccess(ctx, req, 'dm');
     const scenes = need(tools().scenes, 'Scenes');
     try {
-      const request = await scenes.play(campaignId, name(req), { receivedAt: ctx.clock.now() });
+      const request = await scenes.play(campaignId, name(req), {
+        receivedAt: ctx.clock.now(),
+        requestedBy: `web:${claims.tokenId}`,
+      });
       res.status(202).json({ request_id: request.id });
     } catch (error) {
       sceneError(error);
