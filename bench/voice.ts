@@ -123,6 +123,8 @@ interface PlayerResult {
   eldMaxMs: number;
   eldP99Ms: number;
   schedulerMaxMs: number;
+  startSchedulerCpuMs: number;
+  schedulerCpuMs: number;
   gcMaxMs: number;
   gcTotalMs: number;
 }
@@ -191,6 +193,9 @@ for (const n of SIZES) {
       f(r.gcMaxMs, 0),
       f(Math.max(...firstLatency), 0),
       f(r.startEldMaxMs, 0),
+      mode.startsWith('bardcast')
+        ? `${f(Math.max(r.startSchedulerCpuMs, r.schedulerCpuMs), 2)} / ${f(Math.max(r.startSchedulerMaxMs, r.schedulerMaxMs), 1)}`
+        : '—',
       `${peers.filter((p) => p.packets > 0).length}/${n}${failed ? ` (${failed} failed auth)` : ''}`,
     ]);
     console.log(`  ${mode} N=${n}: done; ${loadLine()}`);
@@ -210,6 +215,7 @@ console.log(
       'longest GC pause (ms)',
       'all started: last first packet (ms)',
       'stall while starting (ms)',
+      'longest paging run, CPU / wall (ms)',
       'players heard',
     ],
     rows,

@@ -261,6 +261,7 @@ const startCallMs = performance.now() - t;
 await sleep(Number(values.settle) * 1000);
 const startEld = eld.max / 1e6;
 const startScheduler = defaultPageScheduler.longestRunMs;
+const startSchedulerCpu = defaultPageScheduler.longestRunCpuMs;
 send({ type: 'started', burstAt });
 await new Promise<void>((resolve) => process.once('message', () => resolve()));
 
@@ -269,6 +270,7 @@ eld.reset();
 maxGcMs = 0;
 gcMs = 0;
 defaultPageScheduler.longestRunMs = 0;
+defaultPageScheduler.longestRunCpuMs = 0;
 const u0 = treeUsage(process.pid);
 const w0 = performance.now();
 await sleep(Number(values.window) * 1000);
@@ -290,6 +292,8 @@ send({
   eldMaxMs: eld.max / 1e6,
   eldP99Ms: eld.percentile(99) / 1e6,
   schedulerMaxMs: defaultPageScheduler.longestRunMs,
+  startSchedulerCpuMs: startSchedulerCpu,
+  schedulerCpuMs: defaultPageScheduler.longestRunCpuMs,
   gcMaxMs: maxGcMs,
   gcTotalMs: gcMs,
 });
