@@ -325,6 +325,11 @@ export class Station extends EventEmitter<StationEvents> {
       const first = this.#firstUnplayed(entry);
       if (entry.chunks[first]) {
         this.#startRequest(entry, first);
+      } else if (entry.request.status === RequestStatus.Playing) {
+        // A recovered on-air request whose stored chunks all PLAYED (the crash fell before
+        // the next chunk or before the request's own end was written): it ends now if its
+        // generation is done, else it is in underrun, waiting for the resumed generation.
+        this.#startRequestAt(entry, first);
       } else {
         this.#armStall(entry);
       }
@@ -347,6 +352,18 @@ export class Station extends EventEmitter<StationEvents> {
       resumed,
     });
     this.#startChunk(entry, index, now);
+  }
+
+  /** Puts a recovered on-air request back on air at chunk `index`, which is not stored (yet or ever). */
+  #startRequestAt(entry: QueueEntry, index: number): void {
+    const now = this.#clock.now();
+    this.emit('requestStarted', {
+      campaignId: this.campaignId,
+      request: entry.request,
+      startedAt: now,
+      resumed: true,
+    });
+    this.#afterChunk(entry, index, now);
   }
 
   #startChunk(entry: QueueEntry, index: number, startsAt: number): void {

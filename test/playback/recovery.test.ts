@@ -8,6 +8,7 @@ import { PrismaPlaybackRepository } from '../../src/db/playback-repository';
 import { silentLogger } from '../../src/log';
 import { ChunkStatus, GenerationStatus, RequestStatus } from '../../src/playback';
 import { audioOf } from '../support/audio';
+import { openTestDatabase } from '../support/db';
 import { startTestEngine } from '../support/engine';
 
 const dirs: string[] = [];
@@ -124,3 +125,83 @@ it('a new process on the same data directory resumes at the first chunk not PLAY
     await db2.close();
   }
 }, 180_000);
+
+it('an on-air request whose chunks all PLAYED before the crash ends at once, not after the stall timeout', async () => {
+  const tdb = await openTestDatabase('pglite');
+  try {
+    const t1 = await startTestEngine(tdb.repository);
+    let a;
+    let b;
+    try {
+      a = await t1.engine.writer.create('c1', 'A');
+      await t1.engine.writer.addChunk(a.id, 0, { text: 'a0', audio: audioOf(500) });
+      await t1.engine.writer.complete(a.id, 1);
+      b = await t1.engine.writer.create('c1', 'B');
+      await t1.engine.writer.addChunk(b.id, 0, { text: 'b0', audio: audioOf(500) });
+      t1.clock.advance(500);
+      await t1.engine.repository.flush();
+    } finally {
+      await t1.dispose();
+    }
+    // The kill fell between the chunks' PLAYED writes and the request's own.
+    await tdb.repository.apply({
+      op: 'moveRequest',
+      id: a.id,
+      from: RequestStatus.Played,
+      patch: { status: RequestStatus.Playing, finishedAt: null },
+    });
+    const t2 = await startTestEngine(tdb.repository);
+    try {
+      expect(t2.engine.recovery).toMatchObject({ resumed: 1, requeued: 1, interrupted: 1 });
+      const station = t2.engine.stations.get('c1');
+      await t2.engine.repository.flush();
+      expect((await tdb.repository.getRequest(a.id))?.request.status).toBe(RequestStatus.Played);
+      // B follows after the gap, as if A had ended before the crash.
+      t2.clock.advance(400);
+      expect(station.now()?.request.text).toBe('B');
+      const [resumed] = t2.engine.takeInterrupted();
+      expect(resumed?.request.id).toBe(b.id);
+      await t2.engine.writer.complete(b.id, 1);
+      t2.clock.advance(500);
+      await t2.engine.repository.flush();
+      expect((await tdb.repository.getRequest(b.id))?.request.status).toBe(RequestStatus.Played);
+    } finally {
+      await t2.dispose();
+    }
+  } finally {
+    await tdb.close();
+  }
+}, 60_000);
+
+it('an on-air request whose stored chunks all PLAYED before the crash waits in underrun for its resumed generation', async () => {
+  const tdb = await openTestDatabase('pglite');
+  try {
+    const t1 = await startTestEngine(tdb.repository);
+    let a;
+    try {
+      a = await t1.engine.writer.create('c1', 'A');
+      await t1.engine.writer.addChunk(a.id, 0, { text: 'a0', audio: audioOf(500) });
+      t1.clock.advance(500);
+      await t1.engine.repository.flush();
+    } finally {
+      await t1.dispose();
+    }
+    const t2 = await startTestEngine(tdb.repository);
+    try {
+      expect(t2.engine.recovery).toMatchObject({ resumed: 1, interrupted: 1 });
+      const station = t2.engine.stations.get('c1');
+      expect(station.now()).toMatchObject({ chunkIndex: 1, underrun: true });
+      const [resumed] = t2.engine.takeInterrupted();
+      expect(resumed?.request.id).toBe(a.id);
+      // The resumed generation finds the text ended at chunk 1.
+      await t2.engine.writer.complete(a.id, 1);
+      await t2.engine.repository.flush();
+      expect((await tdb.repository.getRequest(a.id))?.request.status).toBe(RequestStatus.Played);
+      expect(station.queue()).toEqual([]);
+    } finally {
+      await t2.dispose();
+    }
+  } finally {
+    await tdb.close();
+  }
+}, 60_000);
