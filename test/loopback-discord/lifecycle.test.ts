@@ -166,4 +166,25 @@ describe('voice lifecycle over the loopback', () => {
       await reset();
     }, 90_000);
   }
+
+  it('/join from another channel moves the bot there without leaving first', async () => {
+    const g = guild();
+    const join = loopback.command(g, 'join');
+    await loopback.until(
+      () => currentContent(join) && loopback.botChannel(g) === g.voiceChannelIds[0],
+      '/join',
+    );
+    await loopback.until(() => loopback.voice.session(g.id), 'the voice session');
+    const t0 = loopback.now();
+    loopback.moveMember(g, g.dm.id, g.voiceChannelIds[1]);
+    const again = loopback.command(g, 'join');
+    await loopback.until(
+      () => currentContent(again) && loopback.botChannel(g) === g.voiceChannelIds[1],
+      () => `the move; requests ${JSON.stringify(loopback.voiceRequests(g).filter((r) => r.at >= t0))}`,
+    );
+    expect(loopback.voiceRequests(g).filter((r) => r.at >= t0)).toEqual([
+      expect.objectContaining({ channelId: g.voiceChannelIds[1] }),
+    ]);
+    loopback.moveMember(g, g.dm.id, g.voiceChannelIds[0]);
+  }, 60_000);
 });
