@@ -21,10 +21,19 @@ export class CampaignDirectory {
     return row;
   }
 
-  /** Returns the campaign, creating it with `defaults` if it doesn't exist. */
+  /**
+   * Returns the campaign, creating it with `defaults` if it doesn't exist. A
+   * campaign first opened without a guild (a listener link used before the
+   * bot ever saw the server) is linked to `defaults.guildId` on the bot's
+   * first use, so Discord commands find their guild.
+   */
   async ensure(id: string, defaults: CampaignSettings = {}): Promise<Campaign> {
     const existing = await this.get(id).catch(() => this.#cache.get(id) ?? null);
-    if (existing) return existing;
+    if (existing) {
+      if (!defaults.guildId || existing.guildId !== null) return existing;
+      const named = existing.name === id && defaults.name ? { name: defaults.name } : {};
+      return this.update(id, { guildId: defaults.guildId, ...named });
+    }
     const campaign: Campaign = {
       id,
       name: defaults.name ?? id,
