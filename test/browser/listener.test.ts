@@ -15,6 +15,7 @@ import {
   tapToStart,
   testIdText,
   waitForPlaybackPast,
+  waitForPositions,
   waitForSignal,
 } from './support/page-probe';
 
@@ -72,7 +73,8 @@ async function readSync(page: Page, token: string): Promise<Omit<Reading, 'page'
         server_time: number;
         now_playing: { request_position_sec: number } | null;
       };
-      if (!q.now_playing || playback === null || station === null) return null;
+      // Between two chunks, or a chunk still loading: no reading this time.
+      if (!q.now_playing || playback === null || station === null) continue;
       const sinceMid = (t1 - t0) / 2;
       const reading = {
         self: playback - station,
@@ -86,6 +88,24 @@ async function readSync(page: Page, token: string): Promise<Omit<Reading, 'page'
   }, token);
 }
 
+/**
+ * A sync reading once the page has one: it has none while a chunk is still
+ * loading or between two chunks, which a busy machine makes more likely. Polls
+ * (a state, not a time); the timeout is only a safety net.
+ */
+async function waitForReading(page: Page, token: string, timeoutMs = 30_000): Promise<Omit<Reading, 'page'>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reading = await readSync(page, token);
+    if (reading) return reading;
+    if (Date.now() > deadline) {
+      const s = await sample(page);
+      throw new Error(`no sync reading within ${timeoutMs} ms; last page sample: ${JSON.stringify(s)}`);
+    }
+    await page.waitForTimeout(50);
+  }
+}
+
 describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
   it('plays a narration: the analyser sees signal and the position advances in real time', async () => {
     await api.reset();
@@ -94,7 +114,8 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
     expect(await testIdText(page, 'now-request')).toBe('Nothing on air');
 
     const id = await api.narrate(
-      'The gate creaks open. A cold wind blows through the hall. Somewhere, a bell rings twice. The torches flicker and die.',
+      'The gate creaks open. A cold wind blows through the hall. Somewhere, a bell rings twice. The torches flicker and die. ' +
+        'Footsteps echo on the stairs. A voice calls a name nobody has used in years.',
     );
     const onset = await waitForSignal(page, id, SIGNAL);
     // Past the onset, speech proper: an RMS that silence or a click never reaches.
@@ -105,66 +126,105 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
           return l > 0.05 ? l : false;
         },
         undefined,
-        { timeout: 10_000, polling: 20 },
+        { timeout: 30_000, polling: 20 },
       )
     ).jsonValue()) as number;
-    const first = await page.evaluate(() => ({
-      at: performance.now(),
-      pos: window.__bardcast!.playbackPositionSec()!,
-    }));
-    await waitForPlaybackPast(page, first.pos + 1.5);
-    const second = await page.evaluate(() => ({
-      at: performance.now(),
-      pos: window.__bardcast!.playbackPositionSec()!,
-    }));
-    const rate = (second.pos - first.pos) / ((second.at - first.at) / 1000);
+    // The page's own clocks: playback (AudioContext) against its station clock (clock sync),
+    // each reading one instant. In sync at both ends of a 3 s stretch means it advanced at
+    // real time to within 2 × SYNC_SEC / 3 s; a busy machine's audio glitches are corrected
+    // by the page's resync, which is what this holds it to.
+    const first = await waitForPositions(page);
+    await waitForPlaybackPast(page, first.playback + 3);
+    const second = await waitForPositions(page);
+    const rate = (second.playback - first.playback) / (second.station - first.station);
+    const ms = (x: number) => (x * 1000).toFixed(1);
     console.log(
-      `[browser] playing: analyser RMS ${onset.toFixed(3)} at onset, ${level.toFixed(3)} in speech; position ${first.pos.toFixed(3)} → ${second.pos.toFixed(3)} s, rate ${rate.toFixed(3)}× real time`,
+      `[browser] playing: analyser RMS ${onset.toFixed(3)} at onset, ${level.toFixed(3)} in speech; position ${first.playback.toFixed(3)} → ${second.playback.toFixed(3)} s, ${rate.toFixed(3)}× the station clock; playback−station ${ms(first.playback - first.station)}, ${ms(second.playback - second.station)} ms`,
     );
-    expect(rate).toBeGreaterThan(0.95);
-    expect(rate).toBeLessThan(1.05);
+    expect(second.playback - first.playback).toBeGreaterThan(3);
+    for (const r of [first, second]) expect(Math.abs(r.playback - r.station)).toBeLessThan(SYNC_SEC);
     expect(await testIdText(page, 'now-request')).toContain('The gate creaks open.');
     expect(await testIdText(page, 'position')).toMatch(/^\d+:\d\d$/);
     expect(suite.browser.errors).toEqual([]);
-  });
+  }, 120_000);
 
   it('shows each sentence as a caption while it is heard, in order', async () => {
     await api.reset();
     const page = await listenerPage();
     await tapToStart(page);
-    const sentences = ['Rain hammers the old roof.', 'The innkeeper wipes a mug.', 'Nobody speaks.'];
+    // Recorded as it happens, not sampled: every change of the caption element (station
+    // time it was made) and each chunk's slot on the station clock as the page learns it.
+    await page.evaluate(() => {
+      const w = window as unknown as {
+        __captionDom: { at: number; text: string }[];
+        __slots: Record<string, { starts_at: number; duration_sec: number }>;
+      };
+      w.__captionDom = [];
+      w.__slots = {};
+      const h = window.__bardcast!;
+      const record = () => {
+        const text = document.querySelector('[data-testid="caption"]')?.textContent?.trim() ?? '';
+        if (w.__captionDom.at(-1)?.text !== text) w.__captionDom.push({ at: h.serverNow(), text });
+      };
+      new MutationObserver(record).observe(document.body, {
+        subtree: true,
+        childList: true,
+        characterData: true,
+      });
+      record();
+      // A chunk is listed from its schedule entry until 5 s after it ends: a sample every 50 ms sees it.
+      setInterval(() => {
+        for (const c of h.scheduled)
+          w.__slots[c.chunk_id] = { starts_at: c.starts_at, duration_sec: c.duration_sec };
+      }, 50);
+    });
+    // Sentences as long as the splitter keeps whole (36 and 64 characters for a request's
+    // first two chunks): a caption must show while its own sentence is heard, and a starved
+    // page's tick can run a second late.
+    const sentences = [
+      'Rain hammers on the old slate roof.',
+      'The innkeeper wipes a mug and watches the strangers.',
+      'Nobody in the room speaks a word while the fire burns low and the wind howls outside the shutters.',
+    ];
     const id = await api.narrate(sentences.join(' '));
-    // Each caption must appear when its chunk is heard: compare with the chunk's station start.
-    const shown: { text: string; lateMs: number }[] = [];
-    for (const sentence of sentences) {
-      const handle = await page.waitForFunction(
-        ({ s, requestId }) => {
-          const h = window.__bardcast!;
-          const caption = h.captions.at(-1);
-          const text = document.querySelector('[data-testid="caption"]')?.textContent?.trim();
-          if (text !== s || caption?.text !== s || caption.request_id !== requestId) return false;
-          const chunk = h.scheduled.find((c) => c.chunk_id === caption.chunk_id);
-          return chunk ? { text: s, lateMs: caption.at - chunk.starts_at } : false;
-        },
-        { s: sentence, requestId: id },
-        { timeout: 30_000, polling: 20 },
-      );
-      shown.push((await handle.jsonValue()) as { text: string; lateMs: number });
-    }
-    const captions = await page.evaluate(
-      (requestId) => window.__bardcast!.captions.filter((c) => c.request_id === requestId).map((c) => c.text),
-      id,
+    await page.waitForFunction(
+      ({ requestId, n }) =>
+        window.__bardcast!.captions.filter((c) => c.request_id === requestId).length >= n &&
+        (window as unknown as { __captionDom: { text: string }[] }).__captionDom.at(-1)?.text === '',
+      { requestId: id, n: sentences.length },
+      { timeout: 60_000 },
     );
-    expect(captions).toEqual(sentences);
+    const { captions, dom, slots } = await page.evaluate((requestId) => {
+      const w = window as unknown as {
+        __captionDom: { at: number; text: string }[];
+        __slots: Record<string, { starts_at: number; duration_sec: number }>;
+      };
+      return {
+        captions: window.__bardcast!.captions.filter((c) => c.request_id === requestId),
+        dom: w.__captionDom,
+        slots: w.__slots,
+      };
+    }, id);
+    expect(captions.map((c) => c.text)).toEqual(sentences);
+    // The page showed exactly these, in this order, each once.
+    expect(dom.map((d) => d.text).filter((t) => t !== '')).toEqual(sentences);
+    const late = captions.map((c) => {
+      const slot = slots[c.chunk_id];
+      expect(slot, c.text).toBeDefined();
+      const shownAt = dom.find((d) => d.text === c.text)!.at;
+      return { text: c.text, lateMs: shownAt - slot!.starts_at, durationMs: slot!.duration_sec * 1000 };
+    });
     console.log(
-      `[browser] captions: shown ${shown.map((c) => `${c.lateMs.toFixed(0)} ms`).join(', ')} after their chunk's station start (tick 200 ms)`,
+      `[browser] captions: shown ${late.map((c) => `${c.lateMs.toFixed(0)} ms`).join(', ')} after their chunk's station start, of ${late.map((c) => `${c.durationMs.toFixed(0)} ms`).join(', ')} (tick 200 ms)`,
     );
-    expect(shown[0]!.lateMs).toBeLessThan(1000); // the first chunk is fetched once it goes on air
-    for (const c of shown.slice(1)) {
-      expect(c.lateMs).toBeGreaterThanOrEqual(-SYNC_SEC * 1000);
-      expect(c.lateMs).toBeLessThan(400);
+    // While it is heard: not before its chunk goes on air (give or take the sync target),
+    // and before that chunk ends, both on the page's own station clock. How soon within
+    // the chunk depends on the page's 200 ms tick getting the CPU, which a busy machine delays.
+    for (const c of late) {
+      expect(c.lateMs, c.text).toBeGreaterThanOrEqual(-SYNC_SEC * 1000);
+      expect(c.lateMs, c.text).toBeLessThan(c.durationMs);
     }
-  });
+  }, 120_000);
 
   it('shows a player no text before it airs: queued narrations by kind and length, sentences as they air', async () => {
     await api.reset();
@@ -192,7 +252,7 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
       (id) =>
         document.querySelector(`[data-request-id="${id}"]`)?.textContent?.includes('Read-aloud · 1 sentence'),
       second,
-      { timeout: 15_000 },
+      { timeout: 30_000 },
     );
     await waitForSignal(page, second, SIGNAL, 60_000);
     // Shown on the page (a sample taken) and heard (its caption set): both happen within a tick or two.
@@ -201,7 +261,7 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
         (window as unknown as { __shown: { text: string }[] }).__shown.some((x) => x.text.includes(s)) &&
         window.__bardcast!.captions.some((c) => c.text === s),
       secret,
-      { timeout: 10_000 },
+      { timeout: 30_000 },
     );
     const { shown, starts, captions } = await page.evaluate(() => {
       const w = window as unknown as {
@@ -225,16 +285,21 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
       );
       expect(firstShown!.at).toBeGreaterThan(airedAt! - 100);
     }
-  });
+  }, 120_000);
 
   it('a second tab on the same link, opened mid-request, plays at the station position', async () => {
     await api.reset();
     const first = await listenerPage();
     await tapToStart(first);
+    // Long enough (about 40 s) to stay on air through every reading on a busy machine.
     const id = await api.narrate(
       'Night falls over the valley. Wolves call from the northern ridge. The campfire hisses as the rain begins. ' +
         'Somebody mutters a prayer to the old gods. A rider appears on the road, lantern swinging. ' +
-        'He does not slow down. The horses stir and stamp.',
+        'He does not slow down. The horses stir and stamp. The rider passes without a word. ' +
+        'His cloak is torn and his shield is split. Far behind him, drums begin to beat. ' +
+        'The drums come closer with every breath. The sentry reaches for his horn. ' +
+        'Nobody in the camp is sleeping now. The first arrow lands in the fire. ' +
+        'Sparks fly up into the wet dark. Somebody shouts for the captain.',
     );
     await api.waitForQueue(
       (q) => q.now_playing?.request_id === id && q.now_playing.request_position_sec > 2.5,
@@ -259,8 +324,9 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
     expect(await first.getByTestId('superseded').isHidden()).toBe(true);
 
     // Let the second tab's clock estimate settle on its first heartbeats before measuring.
+    // (After the first five, heartbeats come every 5 s: on a busy machine this can take a few.)
     await second.waitForFunction(() => (window.__bardcast!.bestRttMs ?? Infinity) < 50, undefined, {
-      timeout: 15_000,
+      timeout: 60_000,
     });
     const rows: Reading[] = [];
     for (let i = 0; i < 5; i++) {
@@ -268,9 +334,7 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
         ['first', first],
         ['late', second],
       ] as const) {
-        const m = await readSync(page, suite.app.playerToken);
-        expect(m, `${name} page has a position`).not.toBeNull();
-        rows.push({ page: name, ...m! });
+        rows.push({ page: name, ...(await waitForReading(page, suite.app.playerToken)) });
       }
     }
     const ms = (x: number) => (x * 1000).toFixed(1);
@@ -286,8 +350,12 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
       expect(Math.abs(r.self), `${r.page} playback vs its station clock`).toBeLessThan(SYNC_SEC);
       expect(Math.abs(r.server) - r.rttMs / 2000, `${r.page} playback vs the server`).toBeLessThan(SYNC_SEC);
     }
+    // All readings were of this request, and the first tab still plays (never kicked).
+    expect((await api.queue()).now_playing?.request_id).toBe(id);
+    expect((await sample(first)).state).toBe('live');
+    expect(await first.getByTestId('superseded').isHidden()).toBe(true);
     expect(suite.browser.errors).toEqual([]);
-  });
+  }, 180_000);
 
   it('the live MP3 URL plays in a plain <audio> element (best effort)', async () => {
     await api.reset();
@@ -304,10 +372,10 @@ describe.skipIf(!chromium.available)('listener page (Chromium)', () => {
         const done = (ok: boolean) => resolve({ t: audio.currentTime, ok });
         audio.addEventListener('timeupdate', () => audio.currentTime > 1.5 && done(true));
         audio.addEventListener('error', () => done(false));
-        setTimeout(() => done(false), 20_000);
+        setTimeout(() => done(false), 60_000); // a safety net: a busy machine delays the decoder
       });
     }, suite.app.links.liveUrl);
     console.log(`[browser] live MP3 <audio>: currentTime ${advanced.t.toFixed(2)} s`);
     expect(advanced.ok).toBe(true);
-  });
+  }, 120_000);
 });

@@ -9,6 +9,12 @@ import type { ScheduledChunkInfo } from './scheduler';
 export interface BardcastDebugHook {
   /** Connection status: `connecting` | `live` | `reconnecting` | `stopped`. */
   readonly state: string;
+  /**
+   * Every connection status the page went through since it booted, oldest
+   * first (bounded): a test can tell "was live, then refused" from "refused
+   * at once" however briefly a state lasted.
+   */
+  readonly connectionHistory: string[];
   /** AudioContext state, or `off` before "tap to start". */
   readonly audioState: string;
   serverNow(): number;
@@ -32,11 +38,21 @@ declare global {
   }
 }
 
+const MAX_HISTORY = 200;
+
 /** Installs `window.__bardcast` for `station`. */
 export function installDebugHook(station: Station): BardcastDebugHook {
+  const history: string[] = [station.ws.state.status];
+  station.ws.on('stateChange', (_old, state) => {
+    history.push(state.status);
+    if (history.length > MAX_HISTORY) history.shift();
+  });
   const hook: BardcastDebugHook = {
     get state() {
       return station.ws.state.status;
+    },
+    get connectionHistory() {
+      return [...history];
     },
     get audioState() {
       return station.audio?.context.state ?? 'off';

@@ -39,6 +39,38 @@ export function sample(page: Page): Promise<PageSample> {
   });
 }
 
+/** A {@link PageSample} of a page that is sounding a request: both positions known. */
+export type PlayingSample = PageSample & { station: number; playback: number };
+
+/**
+ * Waits for a reading in which the page both hears a request and knows the
+ * station position (neither is known between two chunks or while a chunk
+ * loads); one evaluation, so both are of the same instant.
+ */
+export async function waitForPositions(page: Page, timeoutMs = 30_000): Promise<PlayingSample> {
+  const handle = await page.waitForFunction(
+    () => {
+      const h = window.__bardcast!;
+      const station = h.stationPositionSec();
+      const playback = h.playbackPositionSec();
+      if (station === null || playback === null) return false;
+      return {
+        state: h.state,
+        audioState: h.audioState,
+        serverNow: h.serverNow(),
+        clockOffsetMs: h.clockOffsetMs,
+        bestRttMs: h.bestRttMs,
+        station,
+        playback,
+        level: h.level(),
+      };
+    },
+    undefined,
+    { timeout: timeoutMs, polling: 20 },
+  );
+  return (await handle.jsonValue()) as PlayingSample;
+}
+
 /** Opens a page and waits until its WebSocket is live. */
 export async function openPage(page: Page, url: string, timeoutMs = 30_000): Promise<Page> {
   await page.goto(url, { waitUntil: 'load', timeout: timeoutMs });
