@@ -348,8 +348,9 @@ describe('other commands', () => {
     expect(outcome).toBe('ok');
     expect(i.calls.map((c) => c.kind)).toEqual(['deferReply', 'editReply']);
     expect(i.content).toBe(`🎙️ Joined <#${VOICE_CHANNEL}> — on air here.`);
-    await vi.waitFor(async () =>
-      expect((await tdb.repository.getCampaign(CAMPAIGN_ID))?.voiceChannelId).toBe(VOICE_CHANNEL),
+    await vi.waitFor(
+      async () => expect((await tdb.repository.getCampaign(CAMPAIGN_ID))?.voiceChannelId).toBe(VOICE_CHANNEL),
+      { timeout: 20_000 },
     );
     expect((await h.run({ command: 'join', ...AS_DM })).i.content).toBe(`🎙️ Already in <#${VOICE_CHANNEL}>.`);
     const left = await h.run({ command: 'leave', ...AS_DM });
@@ -573,12 +574,16 @@ describe('voice moves and losses, as the DM sees them', () => {
     expect(h.adapter.connections).toHaveLength(1);
     expect(conn.payloads).toEqual([`join ${VOICE_CHANNEL}`, 'join vc-2']);
     expect(h.voice.channelOf(GUILD.id)).toBe('vc-2');
-    await vi.waitFor(async () => expect((await campaign())?.voiceChannelId).toBe('vc-2'));
+    await vi.waitFor(async () => expect((await campaign())?.voiceChannelId).toBe('vc-2'), {
+      timeout: 20_000,
+    });
     // Dragged by someone to vc-3: the connection reconnects there; the bot follows and remembers it.
     conn.signalling();
     conn.ready('vc-3');
     expect(h.voice.channelOf(GUILD.id)).toBe('vc-3');
-    await vi.waitFor(async () => expect((await campaign())?.voiceChannelId).toBe('vc-3'));
+    await vi.waitFor(async () => expect((await campaign())?.voiceChannelId).toBe('vc-3'), {
+      timeout: 20_000,
+    });
   });
 
   it('tells the DM in the progress reply when voice gives up after repeated closes', async () => {

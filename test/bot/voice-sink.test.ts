@@ -55,7 +55,10 @@ function resource(i = -1): FakeResource {
 }
 
 async function tagsEventually(r: FakeResource, expected: string[]): Promise<void> {
-  await vi.waitFor(async () => expect(await r.tags()).toEqual(expected), { timeout: 3000, interval: 10 });
+  await vi.waitFor(async () => expect(await r.tags()).toEqual(expected), {
+    timeout: 20_000, // a safety net for a busy machine, not a target: the audio is already queued
+    interval: 10,
+  });
 }
 
 describe('voice sink: gapless playback of a request', () => {
@@ -78,7 +81,7 @@ describe('voice sink: gapless playback of a request', () => {
     await advance(h.t.clock, 1500 + 700 + 1, 250);
     expect(station.now()).toBeNull();
     // The station is done; the stream ends after what it holds and the player plays it out.
-    await vi.waitFor(() => expect(resource().streamEnded).toBe(true));
+    await vi.waitFor(() => expect(resource().streamEnded).toBe(true), { timeout: 20_000 });
     expect(player.calls).toEqual([`${at(0)} play`]); // no Idle, no second play between chunks
     expect(h.adapter.resources).toHaveLength(1);
   });
@@ -101,7 +104,7 @@ describe('voice sink: gapless playback of a request', () => {
     await say([500]);
     const get = vi.spyOn(h.t.engine.store, 'get');
     await say([500, 500]); // queued: its chunks are read now, while A plays
-    await vi.waitFor(() => expect(get).toHaveBeenCalledTimes(2));
+    await vi.waitFor(() => expect(get).toHaveBeenCalledTimes(2), { timeout: 20_000 });
     h.adapter.player().drained();
     await advance(h.t.clock, 500 + 400, 100);
     expect(station.now()?.request.text).toBe('words');
@@ -222,8 +225,9 @@ describe('voice sink: joining mid-request, idle leave, restart', () => {
     await join();
     await say([1000, 1000]);
     h.t.clock.advance(1500);
-    await vi.waitFor(async () =>
-      expect((await tdb.repository.getCampaign(CAMPAIGN_ID))?.voiceChannelId).toBe(VOICE_CHANNEL),
+    await vi.waitFor(
+      async () => expect((await tdb.repository.getCampaign(CAMPAIGN_ID))?.voiceChannelId).toBe(VOICE_CHANNEL),
+      { timeout: 20_000 },
     );
     await h.t.engine.repository.flush();
 
@@ -247,8 +251,9 @@ describe('voice sink: joining mid-request, idle leave, restart', () => {
       // Chunk 1 was cut mid-air by the "crash": it airs again from its start.
       expect(recovered?.chunkIndex).toBe(1);
       await settle();
-      await vi.waitFor(async () =>
-        expect(await adapter.resources[0]?.tags()).toEqual(range(1, 2, packetCount(1000))),
+      await vi.waitFor(
+        async () => expect(await adapter.resources[0]?.tags()).toEqual(range(1, 2, packetCount(1000))),
+        { timeout: 20_000 },
       );
       voice.close();
     } finally {
