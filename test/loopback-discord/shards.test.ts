@@ -4,6 +4,7 @@
  * plays into its own guild, and killing and restarting one shard leaves the
  * other one's narration on air.
  */
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeOpenAiServer } from '../../src/narration/fake-openai-server';
 import { openTestDatabase, type TestDatabase } from '../support/db';
@@ -148,35 +149,55 @@ describe.skipIf(!SERVER_URL)('two shards over PostgreSQL', () => {
         .map((e) => (e.d as { id: string }).id),
     ).toEqual([g1.id]);
 
-    // Shard 0's narration ends aired, and its audio is the request's frames in order, none
-    // repeated, no silence frame inside, one RTP run across the restart of shard 1.
+    // Shard 0's narration ends aired. Its audio is the request's frames in order, none repeated,
+    // on the one voice connection it opened (one join, one SSRC, RTP sequence and timestamps
+    // stepping by one packet throughout): shard 1's kill and restart did not touch it.
     await aired(long0, apps[0]!);
     const requestId = listener!.startedRequests()[0]!;
     const { packets: frames, perChunk } = await listener!.requestPackets(requestId);
-    const acc = accountFor(lb.voice.packetsOf(g0.id), frames);
-    const runs = spurts(audio(g0));
+    const all = lb.voice.packetsOf(g0.id);
+    const acc = accountFor(all, frames);
+    const rtp = spurts(all.map((p) => ({ ...p, silence: false })));
+    const silenceAt = all
+      .slice(
+        all.findIndex((p) => !p.silence),
+        all.findLastIndex((p) => !p.silence) + 1,
+      )
+      .filter((p) => p.silence)
+      .map((p) => Math.round(p.at - killedAt));
     const report = JSON.stringify({
       atKill,
       duringRestart,
+      restartMs: Math.round(restartedAt - killedAt),
       packets: audio(g0).length,
       frames: frames.length,
       chunks: perChunk.length,
       leftOut: acc.leftOut,
-      silenceInside: acc.silenceInside,
       notReached: acc.notReached,
-      runs: runs.length,
-      seqJumps: runs[0]?.seqJumps,
-      maxArrivalGapMs: runs[0]?.maxArrivalGapMs,
+      silenceInsideMsAfterKill: silenceAt,
+      ssrcs: new Set(all.map((p) => p.ssrc)).size,
+      rtpRuns: rtp.length,
+      seqJumps: rtp[0]?.seqJumps,
+      timestampJumps: rtp[0]?.timestampJumps,
+      maxArrivalGapMs: rtp[0]?.maxArrivalGapMs,
+      loadAverage: os.loadavg()[0],
     });
     console.info('[loopback] shards', report);
     expect(duringRestart, report).toBeGreaterThan(0);
     expect(acc.ok, report).toBe(true);
     expect(acc.notReached, report).toBe(0);
-    expect(acc.silenceInside, report).toBe(0);
-    expect(runs, report).toHaveLength(1);
-    expect(runs[0]!.seqJumps, report).toBe(0);
-    // A frame is left out only where the bot cuts a chunk in on the station clock (as in
-    // say.test.ts): asserted when the machine is not overloaded, reported always.
-    if (machineIsQuiet()) expect(acc.leftOut, report).toBeLessThanOrEqual(2 * perChunk.length);
+    expect(joinsOn(g0), report).toHaveLength(1);
+    expect(new Set(all.map((p) => p.ssrc)).size, report).toBe(1);
+    expect(rtp, report).toHaveLength(1);
+    expect(rtp[0]!.seqJumps, report).toBe(0);
+    expect(rtp[0]!.timestampJumps, report).toBe(0);
+    // A silence frame inside the request (the player found no frame ready in its 20 ms cycle)
+    // and frames left out where the bot cuts a chunk in on the station clock depend on the
+    // machine keeping that cycle, which the restarting process competes for on a busy machine:
+    // asserted when the machine is not overloaded (as in say.test.ts), reported always.
+    if (machineIsQuiet()) {
+      expect(acc.silenceInside, report).toBe(0);
+      expect(acc.leftOut, report).toBeLessThanOrEqual(2 * perChunk.length);
+    }
   }, 240_000);
 });
