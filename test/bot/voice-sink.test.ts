@@ -156,6 +156,29 @@ describe('voice sink follows the station at once', () => {
     // station: held words are not dropped.
     await tagsEventually(resource(), range(3, 2, packetCount(3000)));
   });
+
+  it('starts a held request from its first word even when its audio is read only after the hold', async () => {
+    await join();
+    await say([500]);
+    await say([500]);
+    // C's audio is slow to read (a busy disk): it arrives after the drain timeout released C.
+    const store = h.t.engine.store;
+    const read = store.get.bind(store);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    vi.spyOn(store, 'get').mockImplementation(async (key) => {
+      await gate;
+      return read(key);
+    });
+    await say([3000]);
+    const player = h.adapter.player();
+    await advance(h.t.clock, 930, 100);
+    player.drained(); // A's tail out: B plays; B's tail never drains
+    await advance(h.t.clock, 470 + 400 + 1000, 100);
+    expect(player.calls).toEqual([`${at(0)} play`, `${at(930)} play`, `${at(2800)} play`]);
+    release();
+    await tagsEventually(resource(), range(3, 2, packetCount(3000)));
+  });
 });
 
 describe('voice sink: joining mid-request, idle leave, restart', () => {

@@ -146,6 +146,10 @@ export class RequestFeed {
   /** Clock time at which the next paged packet will be sent; null before the first. */
   #leaveAt: number | null = null;
   #pausedAt: number | null = null;
+  /** The pause is a hold behind the previous request's tail (see {@link hold}). */
+  #holding = false;
+  /** Time held before the first page was placed. */
+  #heldMs = 0;
   /** When the player started on this stream (before its first page), see {@link playing}. */
   #playAt: number | null = null;
   /** The stream asked for more and has not been refused since. */
@@ -243,12 +247,32 @@ export class RequestFeed {
     if (this.#leaveAt === null && this.#pausedAt === null) this.#playAt ??= at;
   }
 
+  /**
+   * Held behind the previous request's tail: the station started this one,
+   * the player reads it only once the tail is out ({@link resume}). Its
+   * first chunk starts from the same word whether its first page was paged
+   * during the hold or only after it (bytes still loading): the held time
+   * is not cut from it. (A station pause, by contrast, moves the station's
+   * own start, announced with {@link chunkStarted}.)
+   */
+  hold(at: number = this.#options.clock.now()): void {
+    this.pause(at);
+    this.#holding = true;
+  }
+
   /** The player plays again: what was buffered leaves that much later. */
   resume(at: number = this.#options.clock.now()): void {
     const since = this.#pausedAt;
+    const holding = this.#holding;
+    this.#holding = false;
     if (since === null) return;
     this.#pausedAt = null;
-    if (this.#leaveAt !== null && this.#leaveAt > since) this.#leaveAt += at - since;
+    if (this.#leaveAt === null) {
+      if (holding) this.#heldMs += at - since;
+      if (this.#playAt !== null) this.#playAt += at - since;
+    } else if (this.#leaveAt > since) {
+      this.#leaveAt += at - since;
+    }
   }
 
   /** No more chunks: the stream ends after those already queued (the player drains it). */
@@ -352,8 +376,9 @@ export class RequestFeed {
     const from =
       this.#pausedAt ?? (this.#leaveAt === null ? this.#playAt : null) ?? this.#options.clock.now();
     const earliest = from + this.#leadMs;
+    const held = this.#leaveAt === null ? this.#heldMs : 0;
     if (this.#leaveAt === null || this.#leaveAt < earliest) this.#leaveAt = earliest;
-    return this.#leaveAt - startsAt;
+    return this.#leaveAt - held - startsAt;
   }
 
   /** One unreadable chunk costs its sentence, not the whole request. */

@@ -236,7 +236,7 @@ export class StationSink extends EventEmitter<StationSinkEvents> {
       if (!s.resource.ended && this.#o.player.state.status !== AudioPlayerStatus.Idle) {
         // Let the previous request's last words finish; the inter-request gap usually covers them.
         s.next?.feed.destroy();
-        next.feed.pause(); // held: the player reads it only once the tail is out
+        next.feed.hold(); // the player reads it only once the tail is out
         this.state = { ...s, next };
         this.#armDrainTimer();
         return;
