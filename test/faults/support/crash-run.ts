@@ -43,6 +43,8 @@ export interface KillRecord {
   midGeneration: boolean;
   /** Where the next run must resume. */
   resumeAt: { requestId: string; seq: number } | null;
+  /** Requests that had aired whole but were not yet PLAYED themselves (the kill fell between the two writes). */
+  airedWhole: number;
   /** Encoder temporary files the killed process left in DATA_DIR/tmp. */
   tempFiles: string[];
 }
@@ -229,7 +231,7 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashRe
         afterMs,
         killedAt: run.endedAt,
         midGeneration: generating(snap),
-        resumeAt: firstUnplayed(snap),
+        ...firstUnplayed(snap),
       });
       ({ app: current, run } = await start());
       const still = new Set(await readdir(path.join(dataDir, 'tmp')).catch(() => [] as string[]));

@@ -101,16 +101,27 @@ export const FINAL = new Set(['PLAYED', 'FAILED', 'CANCELLED']);
 
 /**
  * Where a restarted station must resume: the first request (queue order) not
- * final, at its first chunk not PLAYED; null when everything is final.
+ * final, at its first chunk not PLAYED; null when everything is final. A
+ * request whose every chunk is PLAYED (its count known) has aired whole even
+ * if the kill fell before its own PLAYED write: the restart only ends it, and
+ * resumes at the next one (`airedWhole` counts those).
  */
-export function firstUnplayed(s: Snapshot): { requestId: string; seq: number } | null {
+export function firstUnplayed(s: Snapshot): {
+  resumeAt: { requestId: string; seq: number } | null;
+  airedWhole: number;
+} {
+  let airedWhole = 0;
   for (const r of s.requests) {
     if (FINAL.has(r.status)) continue;
     let seq = 0;
     while (r.chunks[seq]?.seq === seq && r.chunks[seq]?.status === 'PLAYED') seq++;
-    return { requestId: r.id, seq };
+    if (r.totalChunks !== null && seq === r.totalChunks && seq > 0) {
+      airedWhole++;
+      continue;
+    }
+    return { resumeAt: { requestId: r.id, seq }, airedWhole };
   }
-  return null;
+  return { resumeAt: null, airedWhole };
 }
 
 /** True when some request was still being generated (not GENERATED / FAILED) in the snapshot. */
