@@ -180,10 +180,7 @@ describe.runIf(backends.includes('postgres'))('database outage (PostgreSQL behin
       proxy.cut();
       // Let it find the database unreachable twice (a first try and a retry), then bring it back.
       const refusedBefore = proxy.refused;
-      const restoring = (async () => {
-        while (proxy.refused < refusedBefore + 2) await sleep(20);
-        proxy.restore();
-      })();
+      const restoring = proxy.refusedAtLeast(refusedBefore + 2).then(() => proxy.restore());
       const app = await start(db.viaProxy, await tempDir(), await freePort());
       await restoring;
       const said = app.output().match(/database unreachable at start-up/g) ?? [];

@@ -1,10 +1,11 @@
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
 
 /**
  * A loopback TCP proxy in front of a real server that a test can cut and
  * restore: the database outage is a real one (sockets die, connects refused).
  */
-export class TcpProxy {
+export class TcpProxy extends EventEmitter<{ refused: [count: number] }> {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
   #up = true;
@@ -12,6 +13,7 @@ export class TcpProxy {
   refused = 0;
 
   private constructor(server: net.Server) {
+    super();
     this.#server = server;
   }
 
@@ -20,6 +22,7 @@ export class TcpProxy {
       if (!proxy.#up) {
         proxy.refused++;
         client.destroy();
+        proxy.emit('refused', proxy.refused);
         return;
       }
       const upstream = net.connect(targetPort, targetHost);
@@ -35,6 +38,19 @@ export class TcpProxy {
     const proxy = new TcpProxy(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return proxy;
+  }
+
+  /** Resolves once `count` connections in all have been refused. */
+  refusedAtLeast(count: number): Promise<void> {
+    if (this.refused >= count) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (n: number) => {
+        if (n < count) return;
+        this.off('refused', check);
+        resolve();
+      };
+      this.on('refused', check);
+    });
   }
 
   get port(): number {
