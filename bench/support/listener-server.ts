@@ -62,6 +62,7 @@ if (values['no-listener-rows']) {
   l.opened = () => Promise.resolve();
   l.heartbeat = () => Promise.resolve();
   l.closed = () => Promise.resolve();
+  l.recordConnections = () => Promise.resolve();
   l.recordDeliveries = () => Promise.resolve();
 }
 const secret = 'listeners-bench-secret-0123456789';

@@ -1,4 +1,5 @@
 import type {
+  ConnectionBatch,
   ConnectionRecord,
   Delivery,
   DeliveryField,
@@ -112,6 +113,9 @@ export class PrismaPlaybackRepository implements PlaybackRepository {
       case 'recordDeliveries':
         await this.#recordDeliveries(op.field, op.deliveries);
         return;
+      case 'recordConnections':
+        await this.#recordConnections(op.batch);
+        return;
       default:
         // A journal written by an older version (e.g. the unguarded `updateRequest`): refused as data.
         throw new UnknownWriteOpError((op as { op?: unknown }).op);
@@ -139,6 +143,80 @@ export class PrismaPlaybackRepository implements PlaybackRepository {
       rows.map((d) => d.chunkId),
       rows.map((d) => d.at),
     );
+  }
+
+  /**
+   * A batch of connection writes in at most three statements, whatever its
+   * size: with the embedded database each statement runs on the event loop
+   * that accepts sockets and paces the live streams, so one statement per
+   * listener made connects crawl (bench/RESULTS.md, "Web listeners").
+   */
+  async #recordConnections(batch: ConnectionBatch): Promise<void> {
+    const db = this.prisma;
+    const opened = batch.opened;
+    if (opened.length > 0) {
+      // Rows of a campaign that is gone are skipped, like deliveries of a gone chunk.
+      await db.$executeRawUnsafe(
+        `INSERT INTO "websocket_connections"
+           ("id", "campaign_id", "token_id", "kind", "status", "connected_at", "last_heartbeat", "disconnected_at")
+         SELECT t.id, t.campaign, t.token, t.kind::"ConnectionKind", t.status::"ConnectionStatus", t.connected,
+                t.heartbeat, t.disconnected
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                     $7::timestamptz[], $8::timestamptz[])
+           AS t(id, campaign, token, kind, status, connected, heartbeat, disconnected)
+         JOIN "campaigns" c ON c.id = t.campaign
+         ON CONFLICT ("id") DO NOTHING`,
+        opened.map((c) => c.id),
+        opened.map((c) => c.campaignId),
+        opened.map((c) => c.tokenId),
+        opened.map((c) => c.kind),
+        opened.map((c) => c.status),
+        opened.map((c) => c.connectedAt),
+        opened.map((c) => c.lastHeartbeat),
+        opened.map((c) => c.disconnectedAt),
+      );
+      // The newest row of each tab supersedes every other CONNECTED row of it.
+      const newest = new Map<string, ConnectionRecord>();
+      for (const c of opened) newest.set(`${c.campaignId}\u0000${c.tokenId}`, c);
+      const keep = [...newest.values()];
+      await db.$executeRawUnsafe(
+        `UPDATE "websocket_connections" wc SET "status" = 'SUPERSEDED', "disconnected_at" = t.at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS t(campaign, token, keep, at)
+         WHERE wc.campaign_id = t.campaign AND wc.token_id = t.token AND wc.status = 'CONNECTED'
+           AND wc.id <> t.keep`,
+        keep.map((c) => c.campaignId),
+        keep.map((c) => c.tokenId),
+        keep.map((c) => c.id),
+        keep.map((c) => c.connectedAt),
+      );
+    }
+    const latest = new Map<string, Date>();
+    for (const h of batch.heartbeats) {
+      const seen = latest.get(h.id);
+      if (!seen || seen < h.at) latest.set(h.id, h.at);
+    }
+    if (latest.size > 0) {
+      await db.$executeRawUnsafe(
+        `UPDATE "websocket_connections" wc SET "last_heartbeat" = t.at
+         FROM unnest($1::text[], $2::timestamptz[]) AS t(id, at)
+         WHERE wc.id = t.id AND wc.status = 'CONNECTED' AND wc.last_heartbeat < t.at`,
+        [...latest.keys()],
+        [...latest.values()],
+      );
+    }
+    // A connection closes once: a second close of the same id in one batch changes nothing.
+    const closed = [...new Map(batch.closed.map((c) => [c.id, c] as const).reverse()).values()];
+    if (closed.length > 0) {
+      await db.$executeRawUnsafe(
+        `UPDATE "websocket_connections" wc
+         SET "status" = t.status::"ConnectionStatus", "disconnected_at" = t.at
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS t(id, status, at)
+         WHERE wc.id = t.id AND wc.status = 'CONNECTED'`,
+        closed.map((c) => c.id),
+        closed.map((c) => c.status),
+        closed.map((c) => c.at),
+      );
+    }
   }
 
   ping(): Promise<void> {

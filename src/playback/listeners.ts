@@ -1,5 +1,6 @@
 import type {
   ClosedConnectionStatus,
+  ConnectionBatch,
   ConnectionRecord,
   Delivery,
   DeliveryField,
@@ -29,6 +30,7 @@ export function createListenerRecords(repository: Pick<PlaybackRepository, 'appl
     heartbeat: (id: string, at: Date) => write({ op: 'touchConnection', id, lastHeartbeat: at }),
     closed: (id: string, status: ClosedConnectionStatus, at: Date) =>
       write({ op: 'closeConnection', id, status, at }),
+    recordConnections: (batch: ConnectionBatch) => write({ op: 'recordConnections', batch }),
     recordDeliveries: (field: DeliveryField, deliveries: Delivery[]) =>
       write({ op: 'recordDeliveries', field, deliveries }),
   };

@@ -36,7 +36,23 @@ export type ListenerWriteOp =
   | { op: 'touchConnection'; id: string; lastHeartbeat: Date }
   | { op: 'closeConnection'; id: string; status: ClosedConnectionStatus; at: Date }
   | { op: 'supersedeConnections'; campaignId: string; tokenId: string; exceptId: string; at: Date }
-  | { op: 'recordDeliveries'; field: DeliveryField; deliveries: Delivery[] };
+  | { op: 'recordDeliveries'; field: DeliveryField; deliveries: Delivery[] }
+  | { op: 'recordConnections'; batch: ConnectionBatch };
+
+/**
+ * Many connection writes in one {@link WriteOp} (the web's ConnectionLog
+ * batches them): rows opened (each supersedes the older CONNECTED rows of its
+ * tab), heartbeat times, and closes, applied in that order. Idempotent: an
+ * opened row is never written twice, a heartbeat never moves back, a close
+ * applies only to a row still CONNECTED.
+ */
+export interface ConnectionBatch {
+  /** New rows, in the order they connected (a later one of the same tab supersedes an earlier one). */
+  opened: ConnectionRecord[];
+  /** The latest heartbeat time per connection. */
+  heartbeats: { id: string; at: Date }[];
+  closed: { id: string; status: ClosedConnectionStatus; at: Date }[];
+}
 
 /** One per-connection delivery time, for the batched {@link WriteOp} `recordDeliveries`. */
 export interface Delivery {
@@ -88,6 +104,8 @@ export interface ListenerRecords {
   heartbeat(id: string, at: Date): Promise<void>;
   /** A CONNECTED connection ended (a superseded one keeps SUPERSEDED). */
   closed(id: string, status: ClosedConnectionStatus, at: Date): Promise<void>;
+  /** Many connection opens, heartbeats and closes in one write (see {@link ConnectionBatch}). */
+  recordConnections(batch: ConnectionBatch): Promise<void>;
   /** Many per-connection delivery times in one write. */
   recordDeliveries(field: DeliveryField, deliveries: Delivery[]): Promise<void>;
 }

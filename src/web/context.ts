@@ -1,4 +1,5 @@
 import type { DmTools } from './routes/dm-tools';
+import type { ConnectionLog } from './connection-log';
 import type { DeliveryLog } from './delivery-log';
 import type { TokenSigner } from '../auth';
 import type { Clock } from '../clock';
@@ -70,6 +71,8 @@ export interface WebContext {
   audio: ChunkAudioCache;
   metrics: WebMetrics;
   streams: OpenStreams;
+  /** Batched `websocket_connections` writes. */
+  connections: ConnectionLog;
   /** Batched `connection_playback_states` writes. */
   deliveries: DeliveryLog;
   /** Records a fallback ACK against the token's latest WebSocket connection. */

@@ -2,6 +2,7 @@
  * The web companion's server side: HTTP API, audio streams, WebSocket hub and
  * the built pages on one port. See docs/PROTOCOL.md.
  */
+import { ConnectionLog } from './connection-log';
 import { DeliveryLog } from './delivery-log';
 import http, { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -99,6 +100,11 @@ export async function startWebServer(
     audio: new ChunkAudioCache(engine.store),
     metrics,
     streams: new OpenStreams(metrics, limits.maxStreams),
+    connections: new ConnectionLog({
+      records: engine.listeners,
+      ensureCampaign: (id) => engine.campaigns.ensure(id),
+      log,
+    }),
     deliveries: new DeliveryLog({ records: engine.listeners, log }),
     // The hub is built from this context; the closure runs only after both exist.
     recordPlayed: (campaignId, tokenId, chunkId) => {
@@ -148,6 +154,8 @@ export async function startWebServer(
         server.closeAllConnections();
         await closed;
         await wsHub.closed();
+        // Connection rows before the deliveries that refer to them.
+        await ctx.connections.flush();
         await ctx.deliveries.flush();
       })()),
   };

@@ -238,6 +238,73 @@ describe.each(backends)('PrismaPlaybackRepository on %s', (backend) => {
     expect((await tdb.repository.findExpiredChunks(at(1), 100)).map((c) => c.sequenceNumber)).toEqual([1]);
   });
 
+  it('writes a batch of connection opens, heartbeats and closes; a replay changes nothing', async () => {
+    const at = (ms: number) => new Date(T0.getTime() + ms);
+    const conn = (id: string, token: string, ms: number, campaignId = 'c1') => ({
+      id,
+      campaignId,
+      tokenId: token,
+      kind: 'PLAYER' as const,
+      status: 'CONNECTED' as const,
+      connectedAt: at(ms),
+      lastHeartbeat: at(ms),
+      disconnectedAt: null,
+    });
+    // An older row of tab A, written before the batch.
+    await tdb.repository.apply({ op: 'upsertConnection', connection: conn('a0', 'tokA', 0) });
+    const first: WriteOp = {
+      op: 'recordConnections',
+      batch: {
+        // a1 and a2 are the same tab: the newer one supersedes a0 and a1. A DM row closed in the same batch.
+        opened: [
+          conn('a1', 'tokA', 10),
+          conn('b1', 'tokB', 20),
+          conn('a2', 'tokA', 30),
+          { ...conn('d1', 'tokD', 40), kind: 'DM', status: 'DISCONNECTED', disconnectedAt: at(45) },
+          conn('x1', 'tokX', 50, 'no-such-campaign'),
+        ],
+        heartbeats: [
+          { id: 'b1', at: at(5_000) },
+          { id: 'b1', at: at(4_000) },
+          { id: 'a1', at: at(6_000) },
+        ],
+        closed: [],
+      },
+    };
+    await tdb.repository.apply(first);
+    await tdb.repository.apply({
+      op: 'recordConnections',
+      batch: {
+        opened: [],
+        heartbeats: [
+          { id: 'a2', at: at(7_000) },
+          { id: 'b1', at: at(1_000) },
+        ],
+        closed: [
+          { id: 'b1', status: 'FAILED', at: at(8_000) },
+          { id: 'b1', status: 'DISCONNECTED', at: at(9_000) },
+          { id: 'a1', status: 'DISCONNECTED', at: at(8_000) },
+        ],
+      },
+    });
+    const expected = [
+      { id: 'a0', status: 'SUPERSEDED', lastHeartbeat: at(0), disconnectedAt: at(30) },
+      { id: 'a1', status: 'SUPERSEDED', lastHeartbeat: at(10), disconnectedAt: at(30) },
+      { id: 'a2', status: 'CONNECTED', lastHeartbeat: at(7_000), disconnectedAt: null },
+      { id: 'b1', status: 'FAILED', lastHeartbeat: at(5_000), disconnectedAt: at(8_000) },
+      { id: 'd1', status: 'DISCONNECTED', lastHeartbeat: at(40), disconnectedAt: at(45), kind: 'DM' },
+    ];
+    const rows = () =>
+      tdb.db.prisma.websocketConnection.findMany({
+        orderBy: { id: 'asc' },
+        select: { id: true, status: true, lastHeartbeat: true, disconnectedAt: true, kind: true },
+      });
+    expect(await rows()).toMatchObject(expected);
+    // A journal replay of the first batch: no row is created again or moved back.
+    await tdb.repository.apply(first);
+    expect(await rows()).toMatchObject(expected);
+  });
+
   it('records connections, supersedes older ones of the same token and marks silent ones', async () => {
     const conn = (id: string, hb: Date) => ({
       id,

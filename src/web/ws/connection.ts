@@ -6,7 +6,7 @@
 import type { WebSocket } from 'ws';
 import type { TimerHandle } from '../../clock';
 import type { TokenClaims, TokenRole } from '../../auth';
-import type { DeliveryField, ListenerRecords } from '../../playback';
+import type { DeliveryField } from '../../playback';
 import type { WebContext } from '../context';
 import type { ErrorCode } from '../errors';
 import { findChunk } from '../lookup';
@@ -98,10 +98,10 @@ export class ClientConnection {
   readonly #hooks: ConnectionHooks;
   readonly #sent = new BoundedSet(4096);
   readonly #played = new BoundedSet(4096);
-  /** Writes of this connection, in order, after its row exists. */
-  #writes: Promise<void>;
   /** Settles once the connection row is written: delivery rows refer to it. */
   readonly #registered: Promise<void>;
+  /** True once {@link #registered} settled: deliveries go straight to the log. */
+  #rowWritten = false;
   #window = { start: 0, total: 0, bad: 0 };
   #lastHeartbeatWrite: number;
   #endStatus: 'SUPERSEDED' | 'FAILED' | 'DISCONNECTED' | null = null;
@@ -133,25 +133,18 @@ export class ClientConnection {
     this.#lastHeartbeatWrite = now;
     this.#window.start = now;
     const at = new Date(now);
-    // The campaign row must exist before the connection row refers to it.
-    this.#writes = ctx.engine.campaigns
-      .ensure(campaignId)
-      .then(() =>
-        ctx.engine.listeners.opened({
-          id,
-          campaignId,
-          tokenId: this.supersedeKey,
-          kind: this.kind,
-          status: 'CONNECTED',
-          connectedAt: at,
-          lastHeartbeat: at,
-          disconnectedAt: null,
-        }),
-      )
-      .catch((err: unknown) =>
-        ctx.log.error({ err, connection: id }, 'could not register a WebSocket connection'),
-      );
-    this.#registered = this.#writes;
+    // Batched with every other connection's (ConnectionLog): nothing here waits for the database.
+    this.#registered = ctx.connections.opened({
+      id,
+      campaignId,
+      tokenId: this.supersedeKey,
+      kind: this.kind,
+      status: 'CONNECTED',
+      connectedAt: at,
+      lastHeartbeat: at,
+      disconnectedAt: null,
+    });
+    void this.#registered.then(() => (this.#rowWritten = true));
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     ws.on('pong', () => {
       this.alive = true;
@@ -193,7 +186,8 @@ export class ClientConnection {
 
   /** Resolves when every write issued so far is durable (tests). */
   async flushed(): Promise<void> {
-    await this.#writes;
+    await this.#ctx.connections.flush();
+    await this.#registered;
     await this.#ctx.deliveries.flush();
   }
 
@@ -274,16 +268,8 @@ export class ClientConnection {
 
   /** Batched with every other listener's (see DeliveryLog), after this connection's row exists. */
   #recordDelivery(field: DeliveryField, chunkId: string, at: Date): void {
-    void this.#registered.then(() => this.#ctx.deliveries.record(field, this.id, chunkId, at));
-  }
-
-  #write(what: string, write: (records: ListenerRecords) => Promise<void>): void {
-    const records = this.#ctx.engine.listeners;
-    this.#writes = this.#writes
-      .then(() => write(records))
-      .catch((err: unknown) =>
-        this.#ctx.log.warn({ err, op: what, connection: this.id }, 'connection write failed'),
-      );
+    if (this.#rowWritten) this.#ctx.deliveries.record(field, this.id, chunkId, at);
+    else void this.#registered.then(() => this.#ctx.deliveries.record(field, this.id, chunkId, at));
   }
 
   /** Liveness: `last_heartbeat` in memory always, in the database at most every few seconds. */
@@ -291,7 +277,7 @@ export class ClientConnection {
     const now = this.#ctx.clock.now();
     if (now - this.#lastHeartbeatWrite < this.#ctx.limits.heartbeatWriteIntervalMs) return;
     this.#lastHeartbeatWrite = now;
-    this.#write('heartbeat', (r) => r.heartbeat(this.id, new Date(now)));
+    this.#ctx.connections.heartbeat(this.id, new Date(now));
   }
 
   #error(code: ErrorCode, message: string): void {
@@ -361,8 +347,7 @@ export class ClientConnection {
     this.#expiryTimer = null;
     const status = this.#endStatus ?? 'DISCONNECTED';
     if (status !== 'SUPERSEDED') {
-      const at = new Date(this.#ctx.clock.now());
-      this.#write('closed', (r) => r.closed(this.id, status, at));
+      this.#ctx.connections.closed(this.id, status, new Date(this.#ctx.clock.now()));
     }
     this.#hooks.onClosed(this);
     this.#resolveClosed();
