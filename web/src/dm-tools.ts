@@ -39,6 +39,37 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+/** A tool's card: its title (`<id>-title`) and its parts, test id `<id>-card`. */
+function card(id: string, title: string, ...parts: (HTMLElement | null)[]): HTMLElement {
+  return el(
+    'section',
+    { cls: 'card', testid: `${id}-card`, attrs: { 'aria-labelledby': `${id}-title` } },
+    el('h2', { cls: 'card-title', text: title, attrs: { id: `${id}-title` } }),
+    ...parts,
+  );
+}
+
+/** A failure as the card's alert line shows it. */
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Runs a DM action, then `then` (a card's refresh); a failure shows in the card's alert line. */
+function actingOn(
+  error: HTMLElement,
+  then: () => Promise<void> = async () => undefined,
+): (work: () => Promise<unknown>) => Promise<void> {
+  return async (work) => {
+    error.textContent = '';
+    try {
+      await work();
+      await then();
+    } catch (e) {
+      error.textContent = messageOf(e);
+    }
+  };
+}
+
 /** Mounts the tools after the console's existing cards. */
 export function mountDmTools(context: PageContext, origin: string): void {
   const base = `/api/campaigns/${encodeURIComponent(context.campaignId)}`;
@@ -96,15 +127,7 @@ function castCard(call: Call): { card: HTMLElement; refresh: () => Promise<void>
     select.addEventListener('change', () => onChange(select.value));
     return select;
   };
-  const run = async (work: () => Promise<unknown>): Promise<void> => {
-    error.textContent = '';
-    try {
-      await work();
-      await refresh();
-    } catch (e) {
-      error.textContent = e instanceof Error ? e.message : String(e);
-    }
-  };
+  const run = actingOn(error, () => refresh());
   async function refresh(): Promise<void> {
     try {
       const data = (await call('GET', '/cast')) as { cast: CastMember[]; voices: Voice[] };
@@ -136,7 +159,7 @@ function castCard(call: Call): { card: HTMLElement; refresh: () => Promise<void>
           el('li', { cls: 'muted', text: 'No cast yet: add a character, or write "Grimble: …" in Say.' }),
         );
     } catch (e) {
-      error.textContent = e instanceof Error ? e.message : String(e);
+      error.textContent = messageOf(e);
     }
   }
   form.addEventListener('submit', (event) => {
@@ -147,19 +170,20 @@ function castCard(call: Call): { card: HTMLElement; refresh: () => Promise<void>
       if (!error.textContent) name.value = '';
     });
   });
-  const card = el(
-    'section',
-    { cls: 'card', testid: 'cast-card', attrs: { 'aria-labelledby': 'cast-title' } },
-    el('h2', { cls: 'card-title', text: 'Cast', attrs: { id: 'cast-title' } }),
-    el('p', {
-      cls: 'muted',
-      text: 'Each character speaks in their own voice. New speakers get one automatically.',
-    }),
-    list,
-    form,
-    error,
-  );
-  return { card, refresh };
+  return {
+    card: card(
+      'cast',
+      'Cast',
+      el('p', {
+        cls: 'muted',
+        text: 'Each character speaks in their own voice. New speakers get one automatically.',
+      }),
+      list,
+      form,
+      error,
+    ),
+    refresh,
+  };
 }
 
 function sceneCard(call: Call): { card: HTMLElement; refresh: () => Promise<void> } {
@@ -186,15 +210,7 @@ function sceneCard(call: Call): { card: HTMLElement; refresh: () => Promise<void
   const form = el('form', { cls: 'tool-form tool-form-column' }, name, text, save);
   let timer: number | undefined;
 
-  const run = async (work: () => Promise<unknown>): Promise<void> => {
-    error.textContent = '';
-    try {
-      await work();
-      await refresh();
-    } catch (e) {
-      error.textContent = e instanceof Error ? e.message : String(e);
-    }
-  };
+  const run = actingOn(error, () => refresh());
   const status = (s: SceneItem): string =>
     s.status === 'READY'
       ? `ready · ${(s.duration_sec ?? 0).toFixed(1)} s`
@@ -246,7 +262,7 @@ function sceneCard(call: Call): { card: HTMLElement; refresh: () => Promise<void
         );
       if (scenes.some((s) => s.status === 'RENDERING')) timer = window.setTimeout(() => void refresh(), 1000);
     } catch (e) {
-      error.textContent = e instanceof Error ? e.message : String(e);
+      error.textContent = messageOf(e);
     }
   }
   form.addEventListener('submit', (event) => {
@@ -260,16 +276,17 @@ function sceneCard(call: Call): { card: HTMLElement; refresh: () => Promise<void
       }
     });
   });
-  const card = el(
-    'section',
-    { cls: 'card', testid: 'scene-card', attrs: { 'aria-labelledby': 'scene-title' } },
-    el('h2', { cls: 'card-title', text: 'Scenes', attrs: { id: 'scene-title' } }),
-    el('p', { cls: 'muted', text: 'Rendered ahead of time; they go on air the moment you press Play.' }),
-    list,
-    form,
-    error,
-  );
-  return { card, refresh };
+  return {
+    card: card(
+      'scene',
+      'Scenes',
+      el('p', { cls: 'muted', text: 'Rendered ahead of time; they go on air the moment you press Play.' }),
+      list,
+      form,
+      error,
+    ),
+    refresh,
+  };
 }
 
 function transcriptCard(call: Call, downloadUrl: string): HTMLElement {
@@ -306,14 +323,7 @@ function transcriptCard(call: Call, downloadUrl: string): HTMLElement {
     el('div', { cls: 'tool-form' }, air, drop),
   );
   editor.hidden = true;
-  const act = async (work: () => Promise<void>): Promise<void> => {
-    error.textContent = '';
-    try {
-      await work();
-    } catch (e) {
-      error.textContent = e instanceof Error ? e.message : String(e);
-    }
-  };
+  const act = actingOn(error);
   newSession.addEventListener(
     'click',
     () =>
@@ -363,10 +373,9 @@ function transcriptCard(call: Call, downloadUrl: string): HTMLElement {
         note.textContent = 'Recap dropped.';
       }),
   );
-  return el(
-    'section',
-    { cls: 'card', testid: 'transcript-card', attrs: { 'aria-labelledby': 'transcript-title' } },
-    el('h2', { cls: 'card-title', text: 'Transcript & recap', attrs: { id: 'transcript-title' } }),
+  return card(
+    'transcript',
+    'Transcript & recap',
     el('div', { cls: 'tool-form' }, download, newSession, write),
     editor,
     note,

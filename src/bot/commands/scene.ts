@@ -1,4 +1,4 @@
-import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
+import { InteractionContextType, SlashCommandBuilder, type SlashCommandStringOption } from 'discord.js';
 import { MAX_SPEAKER_NAME } from '../../cast';
 import { SCENE_MAX_CHARS, SceneError, SceneStatus, type Scene } from '../../scenes';
 import type { Command, CommandContext } from '../command';
@@ -18,6 +18,16 @@ function describeScene(s: Scene): string {
   return `• **${s.name}** — ${state}`;
 }
 
+/** The `name` option of a subcommand: a saved scene's name, autocompleted. */
+function nameOption(o: SlashCommandStringOption, description: string): SlashCommandStringOption {
+  return o
+    .setName('name')
+    .setDescription(description)
+    .setRequired(true)
+    .setAutocomplete(true)
+    .setMaxLength(MAX_SPEAKER_NAME);
+}
+
 /**
  * `/scene save|play|list|delete`: read-aloud text prepared before the
  * session. Saving renders its audio in the background; playing queues it
@@ -32,14 +42,7 @@ export const sceneCommand: Command = {
       s
         .setName('save')
         .setDescription('Save (or replace) a scene; its audio is rendered now.')
-        .addStringOption((o) =>
-          o
-            .setName('name')
-            .setDescription('A short name to play it by')
-            .setRequired(true)
-            .setAutocomplete(true)
-            .setMaxLength(MAX_SPEAKER_NAME),
-        )
+        .addStringOption((o) => nameOption(o, 'A short name to play it by'))
         .addStringOption((o) =>
           o
             .setName('text')
@@ -52,14 +55,7 @@ export const sceneCommand: Command = {
       s
         .setName('play')
         .setDescription('Air a prepared scene.')
-        .addStringOption((o) =>
-          o
-            .setName('name')
-            .setDescription('The scene')
-            .setRequired(true)
-            .setAutocomplete(true)
-            .setMaxLength(MAX_SPEAKER_NAME),
-        ),
+        .addStringOption((o) => nameOption(o, 'The scene')),
     )
     .addSubcommand((s) =>
       s.setName('list').setDescription('Show the prepared scenes and whether their audio is ready.'),
@@ -68,14 +64,7 @@ export const sceneCommand: Command = {
       s
         .setName('delete')
         .setDescription('Delete a scene and its audio.')
-        .addStringOption((o) =>
-          o
-            .setName('name')
-            .setDescription('The scene')
-            .setRequired(true)
-            .setAutocomplete(true)
-            .setMaxLength(MAX_SPEAKER_NAME),
-        ),
+        .addStringOption((o) => nameOption(o, 'The scene')),
     ),
   requires: ['dm'],
   subcommandRequires: { play: ['voiceReachable'] },
