@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TokenSigner } from '../../src/auth';
 import { systemClock } from '../../src/clock';
 import { loadConfig } from '../../src/config';
@@ -329,6 +329,24 @@ describe('GET /api/campaigns/{id}/audio/live', () => {
     );
   }
 
+  /** Records the audio store's reads from now on; `done()` resolves once they and their callers' continuations ran. */
+  function recordStoreReads(): { done(): Promise<void> } {
+    const store = h.t.engine.store;
+    const read = store.get.bind(store);
+    const reads: Promise<unknown>[] = [];
+    vi.spyOn(store, 'get').mockImplementation((key) => {
+      const p = read(key);
+      reads.push(p);
+      return p;
+    });
+    return {
+      done: async () => {
+        await Promise.allSettled(reads);
+        await new Promise((r) => setImmediate(r));
+      },
+    };
+  }
+
   /** Runs of equal kind: `s×12`, `0:1-0:42`. */
   function runs(labels: string[]): string[] {
     const out: string[] = [];
@@ -356,8 +374,13 @@ describe('GET /api/campaigns/{id}/audio/live', () => {
     const [c0, c1, c2] = await Promise.all([toneAudio(1000, 300), toneAudio(700, 500), toneAudio(1500, 700)]);
     const reader = new StreamReader(await get('/api/campaigns/c1/audio/live'));
     await reader.atLeast(1);
+    const reads = recordStoreReads();
     await h.say('one', [c0!, c1!]);
     await h.say('two', [c2!]);
+    // The stream reads each chunk's MP3 as the chunk is stored; the manual clock below runs far
+    // faster than real time, so let those reads land first (a busy disk would otherwise turn a
+    // late chunk into the silence it airs past its load grace).
+    await reads.done();
     const total = c0!.durationMs + c1!.durationMs + 400 + c2!.durationMs + 1_000;
     await run(total);
     await delivered(reader);
