@@ -1,9 +1,9 @@
 import { Client, Events, GatewayIntentBits, IntentsBitField, type Interaction } from 'discord.js';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BOT_INTENTS, createBotClient, startBot, type BotHandle } from '../../src/bot';
 import { loadConfig } from '../../src/config';
 import type { AppServices } from '../../src/services';
-import { openTestDatabase, type TestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/hooks';
 import { FakeInteraction, type FakeInteractionInit } from './support/fake-interaction';
 import { AS_DM, AS_PLAYER, GUILD, startHarness, type BotHarness } from './support/harness';
 import { settle } from './support/time';
@@ -27,17 +27,11 @@ class GatewayInteraction extends FakeInteraction {
   }
 }
 
-let tdb: TestDatabase;
+const tdb = useTestDatabase('pglite');
 let h: BotHarness;
 let bot: BotHandle | null;
 let client: Client;
 
-beforeAll(async () => {
-  tdb = await openTestDatabase('pglite');
-});
-afterAll(async () => {
-  await tdb.close();
-});
 beforeEach(async () => {
   h = await startHarness(tdb);
   client = createBotClient();

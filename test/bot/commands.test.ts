@@ -1,10 +1,10 @@
 import { PermissionFlagsBits } from 'discord.js';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ALL_COMMANDS, APOLOGY, PROMPT_MAX, SAY_MAX } from '../../src/bot';
 import { VERBATIM_NOTICE } from '../../src/bot/narration-flow';
 import { WINDOW_CLOSED_NOTE } from '../../src/bot/progress';
 import { RateLimitedError, UnknownVoiceError } from '../../src/narration/service';
-import { openTestDatabase, type TestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/hooks';
 import {
   AS_ADMIN,
   AS_DM,
@@ -19,15 +19,9 @@ import {
 } from './support/harness';
 import { advance, settle } from './support/time';
 
-let tdb: TestDatabase;
+const tdb = useTestDatabase('pglite');
 let h: BotHarness;
 
-beforeAll(async () => {
-  tdb = await openTestDatabase('pglite');
-});
-afterAll(async () => {
-  await tdb.close();
-});
 beforeEach(async () => {
   h = await startHarness(tdb);
 });

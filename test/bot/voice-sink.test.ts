@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GuildVoiceStatus, VoiceManager } from '../../src/bot/voice';
 import { silentLogger } from '../../src/log';
 import { RequestStatus, type Station } from '../../src/playback';
-import { openTestDatabase, type TestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/hooks';
 import { startTestEngine } from '../support/engine';
 import type { ControlledNarration } from './support/fake-narration';
 import { FakeVoiceAdapter, type FakeResource } from './support/fake-voice';
@@ -10,17 +10,11 @@ import { AS_DM, CAMPAIGN_ID, GUILD, VOICE_CHANNEL, startHarness, type BotHarness
 import { packetCount } from './support/opus';
 import { advance, settle } from './support/time';
 
-let tdb: TestDatabase;
+const tdb = useTestDatabase('pglite');
 let h: BotHarness;
 let station: Station;
 let t0: number;
 
-beforeAll(async () => {
-  tdb = await openTestDatabase('pglite');
-});
-afterAll(async () => {
-  await tdb.close();
-});
 beforeEach(async () => {
   h = await startHarness(tdb);
   station = h.t.engine.stations.get(CAMPAIGN_ID);

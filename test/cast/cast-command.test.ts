@@ -1,19 +1,13 @@
 /** `/cast set|list|remove` through the real registry and dispatcher, on PGlite. */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CastService } from '../../src/cast';
-import { openTestDatabase, type TestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/hooks';
 import { AS_DM, AS_PLAYER, CAMPAIGN_ID, startHarness, type BotHarness } from '../bot/support/harness';
 
-let tdb: TestDatabase;
+const tdb = useTestDatabase('pglite');
 let h: BotHarness;
 let cast: CastService;
 
-beforeAll(async () => {
-  tdb = await openTestDatabase('pglite');
-});
-afterAll(async () => {
-  await tdb.close();
-});
 beforeEach(async () => {
   h = await startHarness(tdb);
   cast = new CastService({ prisma: tdb.db.prisma, voices: () => h.narration.voices() });

@@ -6,35 +6,24 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CastInputError, CastService, pickVoice } from '../../src/cast';
 import { scanMp3 } from '../../src/media/mp3';
 import { scanOggOpus } from '../../src/media/ogg';
 import { createNarrationService, type ManagedNarrationService } from '../../src/narration/create';
-import { FakeOpenAiServer } from '../../src/narration/fake-openai-server';
 import { FLITE_VOICES, OPENAI_TTS_VOICES } from '../../src/narration/tts';
-import { backends, openTestDatabase, type TestDatabase } from '../support/db';
-import { startTestEngine, type TestEngine } from '../support/engine';
+import { backends } from '../support/db';
+import { useFakeOpenAi, useTestDatabase, useTestEngine } from '../support/hooks';
 
 const openaiVoices = async () => OPENAI_TTS_VOICES;
+const OPENAI_IDS = OPENAI_TTS_VOICES.map((v) => v.id);
 
 describe.each(backends)('cast storage on %s', (backend) => {
-  let tdb: TestDatabase;
-  let t: TestEngine;
+  const tdb = useTestDatabase(backend);
+  useTestEngine(tdb);
   let cast: CastService;
-  beforeAll(async () => {
-    tdb = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await tdb.close();
-  });
-  beforeEach(async () => {
-    await tdb.reset();
-    t = await startTestEngine(tdb.repository);
+  beforeEach(() => {
     cast = new CastService({ prisma: tdb.db.prisma, voices: openaiVoices });
-  });
-  afterEach(async () => {
-    await t.dispose();
   });
 
   it('sets, lists, renames by case and removes members', async () => {
@@ -60,11 +49,7 @@ describe.each(backends)('cast storage on %s', (backend) => {
 
   it('gives an unknown speaker a stable voice, never the narrator’s, and adds it to the cast once', async () => {
     const voices = await Promise.all(Array.from({ length: 5 }, () => cast.voiceFor('c1', 'Grimble', 'onyx')));
-    const expected = pickVoice(
-      'Grimble',
-      OPENAI_TTS_VOICES.map((v) => v.id),
-      'onyx',
-    );
+    const expected = pickVoice('Grimble', OPENAI_IDS, 'onyx');
     expect(new Set(voices)).toEqual(new Set([expected]));
     expect(expected).not.toBe('onyx');
     expect(await cast.list('c1')).toEqual([{ name: 'Grimble', voice: expected, auto: true }]);
@@ -80,7 +65,7 @@ describe.each(backends)('cast storage on %s', (backend) => {
   });
 
   it('never picks the narrator’s voice, for any name and narrator', () => {
-    const pool = OPENAI_TTS_VOICES.map((v) => v.id);
+    const pool = OPENAI_IDS;
     for (const narrator of pool) {
       for (const name of ['Grimble', 'Old Mara', 'a', 'Zed', 'Captain Vex', 'ëlf']) {
         expect(pickVoice(name, pool, narrator)).not.toBe(narrator);
@@ -95,31 +80,16 @@ describe('cast narrations end to end', () => {
   const REPLY =
     'The gate creaks. <v Grimble>"Who goes there?"</v> A lantern swings. ' +
     '<v Old Mara>"Friends," she says, "only friends."</v> The wind drops.';
-  let tdb: TestDatabase;
-  let t: TestEngine;
-  let server: FakeOpenAiServer;
-  let baseURL: string;
+  const tdb = useTestDatabase('pglite');
+  const t = useTestEngine(tdb);
+  const openai = useFakeOpenAi({ reply: REPLY, msPerChar: 20, tokensPerSec: 0, apiKey: 'sk-cast' });
+  const server = openai.server;
   let service: ManagedNarrationService | undefined;
   let cast: CastService;
 
-  beforeAll(async () => {
-    tdb = await openTestDatabase('pglite');
-    server = new FakeOpenAiServer({ reply: REPLY, msPerChar: 20, tokensPerSec: 0, apiKey: 'sk-cast' });
-    baseURL = (await server.start()).url;
-  });
-  afterAll(async () => {
-    await server.stop();
-    await tdb.close();
-  });
-  beforeEach(async () => {
-    await tdb.reset();
-    t = await startTestEngine(tdb.repository);
-    server.resetStats();
-  });
   afterEach(async () => {
     await service?.close();
     service = undefined;
-    await t.dispose();
   });
 
   async function start(options: { flite?: boolean } = {}) {
@@ -132,35 +102,28 @@ describe('cast narrations end to end', () => {
       engine: t.engine,
       cast,
       clock: t.clock,
-      ...(options.flite ? { ttsProvider: 'flite' } : { apiKey: 'sk-cast', baseURL, voice: 'onyx' }),
+      ...(options.flite
+        ? { ttsProvider: 'flite' }
+        : { apiKey: 'sk-cast', baseURL: openai.baseURL, voice: 'onyx' }),
     });
     voices.service = service;
     return service;
   }
 
-  /** The stored chunks of a request, and how the station schedules them. */
-  async function stored(requestId: string) {
+  /** Airs `text` in campaign c1 to its end and returns its stored chunks. */
+  async function airedChunks(s: ManagedNarrationService, text: string, mode: 'say' | 'narrate') {
+    const handle = await s.start({ campaignId: 'c1', text, mode, requestedBy: 'dm' });
+    expect(await handle.done).toMatchObject({ phase: 'done' });
     await t.engine.repository.flush();
-    const row = await tdb.repository.getRequest(requestId);
+    const row = await tdb.repository.getRequest(handle.request.id);
     return row?.chunks ?? [];
   }
 
   it('narrate: the LLM’s markup gives each line its speaker’s voice; never spoken, never captioned', async () => {
     const s = await start();
     await cast.set('c1', 'Grimble', 'fable');
-    const handle = await s.start({
-      campaignId: 'c1',
-      text: 'At the gate',
-      mode: 'narrate',
-      requestedBy: 'dm',
-    });
-    expect(await handle.done).toMatchObject({ phase: 'done' });
-    const chunks = await stored(handle.request.id);
-    const mara = pickVoice(
-      'Old Mara',
-      OPENAI_TTS_VOICES.map((v) => v.id),
-      'onyx',
-    );
+    const chunks = await airedChunks(s, 'At the gate', 'narrate');
+    const mara = pickVoice('Old Mara', OPENAI_IDS, 'onyx');
     expect(chunks.map((c) => [c.speaker ?? null, c.voice, c.text])).toEqual([
       [null, 'onyx', 'The gate creaks.'],
       ['Grimble', 'fable', '"Who goes there?"'],
@@ -189,14 +152,7 @@ describe('cast narrations end to end', () => {
 
   it('say: `Name:` lines are spoken by the cast, plain text by the narrator (offline flite voices)', async () => {
     const s = await start({ flite: true });
-    const handle = await s.start({
-      campaignId: 'c1',
-      text: 'The door opens.\nGrimble: Who goes there?\nSilence answers.',
-      mode: 'say',
-      requestedBy: 'dm',
-    });
-    expect(await handle.done).toMatchObject({ phase: 'done' });
-    const chunks = await stored(handle.request.id);
+    const chunks = await airedChunks(s, 'The door opens.\nGrimble: Who goes there?\nSilence answers.', 'say');
     const grimble = pickVoice(
       'Grimble',
       FLITE_VOICES.map((v) => v.id),

@@ -7,51 +7,29 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { scanMp3 } from '../../src/media/mp3';
 import { scanOggOpus } from '../../src/media/ogg';
 import { createNarrationService, type ManagedNarrationService } from '../../src/narration/create';
 import { DEMO_NARRATIONS } from '../../src/narration/demo';
-import { FakeOpenAiServer } from '../../src/narration/fake-openai-server';
 import { splitSentences } from '../../src/narration/splitter';
 import { GenerationStatus, RequestStatus, StationStatus } from '../../src/playback';
-import { openTestDatabase, type TestDatabase } from '../support/db';
-import { startTestEngine, type TestEngine } from '../support/engine';
+import { useFakeOpenAi, useTestDatabase, useTestEngine } from '../support/hooks';
 
 const REPLY =
   'Rain hammers the shutters of the old mill. A lantern swings above the door, throwing long shadows. ' +
   'Inside, something heavy is dragged across the floor. Then, silence.';
 const MS_PER_CHAR = 40;
 
-let tdb: TestDatabase;
-let t: TestEngine;
-let server: FakeOpenAiServer;
-let baseURL: string;
+const tdb = useTestDatabase('pglite');
+const t = useTestEngine(tdb);
+const openai = useFakeOpenAi({ reply: REPLY, msPerChar: MS_PER_CHAR, tokensPerSec: 400, apiKey: 'sk-e2e' });
+const { server } = openai;
 let service: ManagedNarrationService | undefined;
 
-beforeAll(async () => {
-  tdb = await openTestDatabase('pglite');
-  server = new FakeOpenAiServer({
-    reply: REPLY,
-    msPerChar: MS_PER_CHAR,
-    tokensPerSec: 400,
-    apiKey: 'sk-e2e',
-  });
-  baseURL = (await server.start()).url;
-});
-afterAll(async () => {
-  await server.stop();
-  await tdb.close();
-});
-beforeEach(async () => {
-  await tdb.reset();
-  t = await startTestEngine(tdb.repository);
-  server.resetStats();
-});
 afterEach(async () => {
   await service?.close();
   service = undefined;
-  await t.dispose();
 });
 
 /** Checks each stored chunk's files against the timing the row claims. */
@@ -79,7 +57,7 @@ describe('narration end to end', () => {
     service = await createNarrationService({
       engine: t.engine,
       apiKey: 'sk-e2e',
-      baseURL,
+      baseURL: openai.baseURL,
       ttsProvider: 'auto',
       voice: 'onyx',
       clock: t.clock,

@@ -6,10 +6,11 @@
  * writer, station, recovery and database (PGlite, and PostgreSQL when
  * TEST_DATABASE_URL is set); fakes only at the TTS, encoder and LLM seams.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { fakeTokenize } from '../../src/narration/fake-openai-server';
 import type { LlmClient, NarrationRequest } from '../../src/narration/llm';
 import { NarrationPipeline } from '../../src/narration/pipeline';
+import type { NarrationHandle } from '../../src/narration/service';
 import { abortReason } from '../../src/narration/retry';
 import { splitSentences } from '../../src/narration/splitter';
 import {
@@ -20,8 +21,9 @@ import {
   type PlaybackRequest,
 } from '../../src/playback';
 import { CrashableRepository } from '../support/crash';
-import { backends, openTestDatabase, type TestDatabase } from '../support/db';
+import { backends } from '../support/db';
 import { startTestEngine, type TestEngine } from '../support/engine';
+import { useTestDatabase } from '../support/hooks';
 import { ManualClock } from '../support/manual-clock';
 import { ControlledTts, FAKE_MS_PER_CHAR, FakeEncoder } from './support/fakes';
 
@@ -71,20 +73,19 @@ function until(engine: PlaybackEngine, check: () => boolean): Promise<void> {
   });
 }
 
+/** Resolves once `handle` reports `count` sentences done. */
+function sentencesDone(handle: NarrationHandle, count: number): Promise<void> {
+  return new Promise((resolve) => handle.onProgress((p) => p.sentencesDone === count && resolve()));
+}
+
 const durationOf = (text: string): number => Math.max(20, text.length * FAKE_MS_PER_CHAR);
 
 describe.each(backends)('resumable generation on %s', (backend) => {
-  let tdb: TestDatabase;
+  const tdb = useTestDatabase(backend);
   let clock: ManualClock;
   let crashable: CrashableRepository;
   let before: TestEngine;
 
-  beforeAll(async () => {
-    tdb = await openTestDatabase(backend);
-  });
-  afterAll(async () => {
-    await tdb.close();
-  });
   beforeEach(async () => {
     await tdb.reset();
     clock = new ManualClock();
@@ -95,6 +96,21 @@ describe.each(backends)('resumable generation on %s', (backend) => {
   /** The first process: a pipeline on the engine that is about to die. */
   function firstPipeline(tts: ControlledTts, llm: LlmClient | null = null): NarrationPipeline {
     return new NarrationPipeline({ engine: before.engine, tts, encoder: new FakeEncoder(), llm, clock });
+  }
+
+  /** The first process starts a narration: says STORY, or (given an LLM) narrates PROMPT. */
+  async function startFirst(
+    llm: LlmClient | null = null,
+  ): Promise<{ tts1: ControlledTts; handle: NarrationHandle }> {
+    const tts1 = new ControlledTts();
+    tts1.auto = llm !== null;
+    const handle = await firstPipeline(tts1, llm).start({
+      campaignId: 'c1',
+      text: llm ? PROMPT : STORY,
+      mode: llm ? 'narrate' : 'say',
+      requestedBy: 'dm',
+    });
+    return { tts1, handle };
   }
 
   /** SIGKILL, in process: storage stops answering and the old engine's timers stop. */
@@ -140,17 +156,11 @@ describe.each(backends)('resumable generation on %s', (backend) => {
   }
 
   it('say: a crash after two stored chunks, one of them on air, resumes at sentence 3: nothing twice, nothing skipped', async () => {
-    const tts1 = new ControlledTts();
-    const handle = await firstPipeline(tts1).start({
-      campaignId: 'c1',
-      text: STORY,
-      mode: 'say',
-      requestedBy: 'dm',
-    });
+    const { tts1, handle } = await startFirst();
     while (tts1.calls.length < 2) await tts1.nextCall();
     tts1.calls[0]!.resolve();
     tts1.calls[1]!.resolve();
-    await new Promise<void>((resolve) => handle.onProgress((p) => p.sentencesDone === 2 && resolve()));
+    await sentencesDone(handle, 2);
     clock.advance(durationOf(SENTENCES[0]!) + 100); // chunk 0 PLAYED, chunk 1 on air
     await crash();
 
@@ -173,13 +183,7 @@ describe.each(backends)('resumable generation on %s', (backend) => {
   });
 
   it('say: a crash before any chunk was stored speaks the whole text after the restart', async () => {
-    const tts1 = new ControlledTts();
-    const handle = await firstPipeline(tts1).start({
-      campaignId: 'c1',
-      text: STORY,
-      mode: 'say',
-      requestedBy: 'dm',
-    });
+    const { tts1, handle } = await startFirst();
     await tts1.nextCall(1);
     await crash();
 
@@ -193,16 +197,9 @@ describe.each(backends)('resumable generation on %s', (backend) => {
 
   it('narrate: a crash mid-stream asks the LLM to continue the stored text; the split goes on where it stopped', async () => {
     const cut = STORY.indexOf('Somewhere') + 'Somewhere a be'.length;
-    const tts1 = new ControlledTts();
-    tts1.auto = true;
-    const handle = await firstPipeline(tts1, new CutLlm(fakeTokenize(STORY.slice(0, cut)))).start({
-      campaignId: 'c1',
-      text: PROMPT,
-      mode: 'narrate',
-      requestedBy: 'dm',
-    });
+    const { handle } = await startFirst(new CutLlm(fakeTokenize(STORY.slice(0, cut))));
     // Three sentences are certain in the text so far; all three are stored.
-    await new Promise<void>((resolve) => handle.onProgress((p) => p.sentencesDone === 3 && resolve()));
+    await sentencesDone(handle, 3);
     await crash();
     const script = (await tdb.repository.getRequest(handle.request.id))!.request;
     expect(script.scriptComplete).toBe(false);
@@ -227,13 +224,10 @@ describe.each(backends)('resumable generation on %s', (backend) => {
 
   it('narrate: a stream cut right at a sentence end ends there, without asking the LLM again', async () => {
     const text = 'The gate creaks open. Mist pours across the courtyard!';
-    const tts1 = new ControlledTts();
-    tts1.auto = true;
-    const handle = await firstPipeline(
-      tts1,
+    const { handle } = await startFirst(
       new CutLlm(['The gate creaks open. ', 'Mist pours across the courtyard!']),
-    ).start({ campaignId: 'c1', text: PROMPT, mode: 'narrate', requestedBy: 'dm' });
-    await new Promise<void>((resolve) => handle.onProgress((p) => p.sentencesDone === 1 && resolve()));
+    );
+    await sentencesDone(handle, 1);
     await crash();
     expect((await tdb.repository.getRequest(handle.request.id))!.request.script).toBe(text);
 
@@ -253,16 +247,10 @@ describe.each(backends)('resumable generation on %s', (backend) => {
   });
 
   it('a resumed sentence that fails TTS for good fails the request with its reason; the next request airs', async () => {
-    const tts1 = new ControlledTts();
-    const handle = await firstPipeline(tts1).start({
-      campaignId: 'c1',
-      text: STORY,
-      mode: 'say',
-      requestedBy: 'dm',
-    });
+    const { tts1, handle } = await startFirst();
     await tts1.nextCall(1);
     tts1.calls[0]!.resolve();
-    await new Promise<void>((resolve) => handle.onProgress((p) => p.sentencesDone === 1 && resolve()));
+    await sentencesDone(handle, 1);
     const next = await before.engine.writer.create('c1', 'next');
     await crash();
 

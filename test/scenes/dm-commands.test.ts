@@ -1,23 +1,17 @@
 /** `/scene`, `/transcript` and `/recap` through the real registry and dispatcher, on PGlite, fakes at the seams. */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SceneService, SceneStatus } from '../../src/scenes';
 import { RecapService, TranscriptService } from '../../src/transcript';
 import { AS_DM, AS_PLAYER, CAMPAIGN_ID, startHarness, type BotHarness } from '../bot/support/harness';
 import { ControlledTts, FakeEncoder, ScriptedLlm } from '../narration/support/fakes';
-import { openTestDatabase, type TestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/hooks';
 
-let tdb: TestDatabase;
+const tdb = useTestDatabase('pglite');
 let h: BotHarness;
 let scenes: SceneService;
 let tts: ControlledTts;
 let queued: Array<[string, string]>;
 
-beforeAll(async () => {
-  tdb = await openTestDatabase('pglite');
-});
-afterAll(async () => {
-  await tdb.close();
-});
 beforeEach(async () => {
   h = await startHarness(tdb);
   tts = new ControlledTts();

@@ -6,41 +6,28 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CastService } from '../../src/cast';
 import { createNarrationService, type ManagedNarrationService } from '../../src/narration/create';
-import { FakeOpenAiServer } from '../../src/narration/fake-openai-server';
 import { GenerationStatus, StationStatus } from '../../src/playback';
 import { SceneService, SceneStatus } from '../../src/scenes';
-import { openTestDatabase, type TestDatabase } from '../support/db';
-import { startTestEngine, type TestEngine } from '../support/engine';
+import { useFakeOpenAi, useTestDatabase, useTestEngine } from '../support/hooks';
 
 const TEXT =
   'The vault door grinds open.\nGrimble: Nobody has stood here in a thousand years.\nDust settles.';
 
-let tdb: TestDatabase;
-let t: TestEngine;
-let server: FakeOpenAiServer;
-let baseURL: string;
+const tdb = useTestDatabase('pglite');
+const t = useTestEngine(tdb, { retentionMs: 1000 });
+const openai = useFakeOpenAi({ msPerChar: 20, apiKey: 'sk-scene' });
+const { server } = openai;
 let service: ManagedNarrationService;
 let scenes: SceneService;
 
-beforeAll(async () => {
-  tdb = await openTestDatabase('pglite');
-  server = new FakeOpenAiServer({ msPerChar: 20, apiKey: 'sk-scene' });
-  baseURL = (await server.start()).url;
-});
-afterAll(async () => {
-  await server.stop();
-  await tdb.close();
-});
 beforeEach(async () => {
-  await tdb.reset();
-  t = await startTestEngine(tdb.repository, { retentionMs: 1000 });
   service = await createNarrationService({
     engine: t.engine,
     apiKey: 'sk-scene',
-    baseURL,
+    baseURL: openai.baseURL,
     voice: 'onyx',
     clock: t.clock,
   });
@@ -55,12 +42,10 @@ beforeEach(async () => {
     cast,
     clock: t.clock,
   });
-  server.resetStats();
 });
 afterEach(async () => {
   await scenes.close();
   await service.close();
-  await t.dispose();
 });
 
 const file = (key: string) => path.join(t.audioDir, key);

@@ -4,52 +4,38 @@
  * sessions split at long pauses or where the DM starts one; the session
  * comes out as Markdown; the LLM drafts a recap from it.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CastService } from '../../src/cast';
 import { createNarrationService, type ManagedNarrationService } from '../../src/narration/create';
-import { FakeOpenAiServer, type FakeChatMessage } from '../../src/narration/fake-openai-server';
+import type { FakeChatMessage } from '../../src/narration/fake-openai-server';
 import type { NarrationService } from '../../src/narration/service';
 import { RecapService, sessionMarkdown, TranscriptRecorder, TranscriptService } from '../../src/transcript';
-import { openTestDatabase, type TestDatabase } from '../support/db';
-import { startTestEngine, type TestEngine } from '../support/engine';
+import { useFakeOpenAi, useTestDatabase, useTestEngine } from '../support/hooks';
 
 const RECAP = 'Previously… the party braved the vault, and Grimble warned them away.';
 
-let tdb: TestDatabase;
-let t: TestEngine;
-let server: FakeOpenAiServer;
-let baseURL: string;
+const chats: FakeChatMessage[][] = [];
+const tdb = useTestDatabase('pglite');
+const t = useTestEngine(tdb);
+const openai = useFakeOpenAi({
+  msPerChar: 10,
+  apiKey: 'sk-tr',
+  reply: (messages) => {
+    chats.push(messages);
+    return RECAP;
+  },
+});
 let service: ManagedNarrationService;
 let narration: NarrationService;
 let recorder: TranscriptRecorder;
 let transcript: TranscriptService;
-let chats: FakeChatMessage[][];
 
-beforeAll(async () => {
-  tdb = await openTestDatabase('pglite');
-  chats = [];
-  server = new FakeOpenAiServer({
-    msPerChar: 10,
-    apiKey: 'sk-tr',
-    reply: (messages) => {
-      chats.push(messages);
-      return RECAP;
-    },
-  });
-  baseURL = (await server.start()).url;
-});
-afterAll(async () => {
-  await server.stop();
-  await tdb.close();
-});
 beforeEach(async () => {
-  await tdb.reset();
   chats.length = 0;
-  t = await startTestEngine(tdb.repository);
   service = await createNarrationService({
     engine: t.engine,
     apiKey: 'sk-tr',
-    baseURL,
+    baseURL: openai.baseURL,
     voice: 'onyx',
     clock: t.clock,
     cast: new CastService({ prisma: tdb.db.prisma, voices: () => service.voices() }),
@@ -66,7 +52,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await recorder.close();
   await service.close();
-  await t.dispose();
 });
 
 /** Says `text` and lets the station play it to the end. */
