@@ -1,4 +1,5 @@
 import type {
+  ChunkMove,
   ConnectionBatch,
   ConnectionRecord,
   Delivery,
@@ -79,6 +80,9 @@ export class PrismaPlaybackRepository implements PlaybackRepository {
       case 'moveChunk':
         await db.audioChunk.updateMany({ where: { id: op.id, status: op.from }, data: op.patch });
         return;
+      case 'moveChunks':
+        await this.#moveChunks(op.moves);
+        return;
       case 'upsertConnection':
         // Each connection has its own id: a replay after it closed must not make it CONNECTED again.
         await db.websocketConnection.upsert({
@@ -120,6 +124,29 @@ export class PrismaPlaybackRepository implements PlaybackRepository {
         // A journal written by an older version (e.g. the unguarded `updateRequest`): refused as data.
         throw new UnknownWriteOpError((op as { op?: unknown }).op);
     }
+  }
+
+  /**
+   * Many chunk status changes in one statement (a busy station's PLAYING and
+   * PLAYED writes): on the embedded database one statement costs about as much
+   * as a hundred rows in one. Each row changes only if still in its `from`
+   * state; `played_at` only where the move sets it.
+   */
+  async #moveChunks(moves: readonly ChunkMove[]): Promise<void> {
+    if (moves.length === 0) return;
+    await this.prisma.$executeRawUnsafe(
+      `UPDATE "audio_chunks" AS c
+       SET "status" = t.status::"ChunkStatus",
+           "played_at" = CASE WHEN t.set_played THEN t.played_at ELSE c."played_at" END
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::timestamptz[])
+         AS t(id, from_status, status, set_played, played_at)
+       WHERE c."id" = t.id AND c."status" = t.from_status::"ChunkStatus"`,
+      moves.map((m) => m.id),
+      moves.map((m) => m.from),
+      moves.map((m) => m.patch.status),
+      moves.map((m) => m.patch.playedAt !== undefined),
+      moves.map((m) => m.patch.playedAt ?? null),
+    );
   }
 
   /**

@@ -25,7 +25,19 @@ export type WriteOp =
   | { op: 'recordScript'; id: string; script: string; complete: boolean }
   | { op: 'createChunk'; chunk: AudioChunk }
   | { op: 'moveChunk'; id: string; from: ChunkStatus; patch: ChunkPatch }
+  | { op: 'moveChunks'; moves: ChunkMove[] }
   | ListenerWriteOp;
+
+/**
+ * One chunk status change of a `moveChunks` op: several `moveChunk` ops that
+ * queued up behind a write in flight, applied as one statement (each still
+ * guarded by the state it leaves; no chunk twice in one op).
+ */
+export interface ChunkMove {
+  id: string;
+  from: ChunkStatus;
+  patch: ChunkPatch;
+}
 
 /**
  * The writes of the web companion's own rows (connections and per-connection

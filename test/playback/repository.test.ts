@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log';
 import {
   ChunkStatus,
   GenerationStatus,
   RequestStatus,
+  ResilientRepository,
   type AudioChunk,
   type PlaybackRequest,
 } from '../../src/playback';
 import { transitionChunk, transitionGeneration, transitionRequest } from '../../src/playback/transitions';
 import type { WriteOp } from '../../src/playback';
 import { backends, openTestDatabase, type TestDatabase } from '../support/db';
+import { ManualClock } from '../support/manual-clock';
 
 const T0 = new Date('2026-11-20T10:00:00.000Z');
 
@@ -88,6 +91,83 @@ describe.each(backends)('PrismaPlaybackRepository on %s', (backend) => {
     expect(await tdb.repository.getChunk(c.id)).toEqual({ ...c, campaignId: 'c1' });
     expect((await tdb.repository.findCampaignByGuild('g1'))?.name).toBe('Curse of Strahd');
     expect(await tdb.repository.getCampaign('nope')).toBeNull();
+  });
+
+  it('chunk moves that queue up behind a write go as one statement, each still guarded, in order', async () => {
+    const inner = Object.create(tdb.repository) as typeof tdb.repository;
+    const applied: WriteOp[] = [];
+    inner.apply = (op) => {
+      applied.push(op);
+      return tdb.repository.apply(op);
+    };
+    const repo = new ResilientRepository(inner, { clock: new ManualClock(), log: silentLogger });
+    const r = request('11111111-1111-4111-8111-111111111111', 1);
+    const ids = Array.from({ length: 6 }, (_, i) => `22222222-2222-4222-8222-00000000000${i}`);
+    const chunks = ids.map((id, i) => chunk(id, r.id, i));
+    await repo.apply({ op: 'createRequest', request: { ...r } });
+    for (const c of chunks) await repo.apply({ op: 'createChunk', chunk: { ...c } });
+    applied.length = 0;
+    // A busy station: many moves in one tick, one chunk twice (PLAYING then PLAYED), one stale move.
+    const mem = chunks.map((c) => ({ ...c }));
+    const at = new Date(T0.getTime() + 5000);
+    const writes = [
+      repo.apply({ op: 'createRequest', request: request('33333333-3333-4333-8333-333333333333', 2) }),
+      ...mem.slice(0, 4).map((c) => repo.apply(transitionChunk(c, ChunkStatus.Playing, at))),
+      repo.apply(transitionChunk(mem[0]!, ChunkStatus.Played, at)),
+      repo.apply(transitionChunk(mem[1]!, ChunkStatus.Skipped, at)),
+      // Stale: chunk 5 is READY in the database, so a move from PLAYED changes nothing.
+      repo.apply({
+        op: 'moveChunk',
+        id: ids[5]!,
+        from: ChunkStatus.Played,
+        patch: { status: ChunkStatus.Skipped },
+      }),
+    ];
+    await Promise.all(writes);
+    // The first write went alone; the eight moves behind it as two statements (chunk 0 moves twice).
+    expect(applied.map((op) => (op.op === 'moveChunks' ? `moveChunks×${op.moves.length}` : op.op))).toEqual([
+      'createRequest',
+      'moveChunks×4',
+      'moveChunks×3',
+    ]);
+    const got = await tdb.repository.getRequest(r.id);
+    expect(got?.chunks.map((c) => [c.status, c.playedAt])).toEqual([
+      [ChunkStatus.Played, at],
+      [ChunkStatus.Skipped, null],
+      [ChunkStatus.Playing, null],
+      [ChunkStatus.Playing, null],
+      [ChunkStatus.Ready, null],
+      [ChunkStatus.Ready, null],
+    ]);
+  });
+
+  it('a refused write among grouped chunk moves fails alone; the others land', async () => {
+    const r = request('11111111-1111-4111-8111-111111111111', 1);
+    const ids = Array.from({ length: 3 }, (_, i) => `22222222-2222-4222-8222-00000000000${i}`);
+    await tdb.repository.apply({ op: 'createRequest', request: { ...r } });
+    for (const [i, id] of ids.entries())
+      await tdb.repository.apply({ op: 'createChunk', chunk: chunk(id, r.id, i) });
+    const inner = Object.create(tdb.repository) as typeof tdb.repository;
+    inner.apply = async (op) => {
+      const refused = (o: WriteOp) => o.op === 'moveChunk' && o.id === ids[1];
+      if (op.op === 'moveChunks' ? op.moves.some((m) => m.id === ids[1]) : refused(op)) {
+        throw Object.assign(new Error('refused'), { name: 'InvalidTransitionError' });
+      }
+      return tdb.repository.apply(op);
+    };
+    const repo = new ResilientRepository(inner, { clock: new ManualClock(), log: silentLogger });
+    const move = (id: string) =>
+      repo.apply({ op: 'moveChunk', id, from: ChunkStatus.Ready, patch: { status: ChunkStatus.Playing } });
+    const first = move(ids[0]!);
+    const results = await Promise.allSettled([first, ...ids.map(move)]);
+    expect(results.map((x) => x.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(repo.inOutage).toBe(false);
+    const got = await tdb.repository.getRequest(r.id);
+    expect(got?.chunks.map((c) => c.status)).toEqual([
+      ChunkStatus.Playing,
+      ChunkStatus.Ready,
+      ChunkStatus.Playing,
+    ]);
   });
 
   it('replaying creates and updates is idempotent (no duplicates)', async () => {
