@@ -4,38 +4,24 @@
  * for good, a close that repeats on every attempt, a gateway drop, being
  * moved. "The audio goes on" = new audio frames arrive after the event.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeOpenAiServer } from '../../src/narration/fake-openai-server';
+import { describe, expect, it } from 'vitest';
 import { currentContent, firstCallback } from './interactions';
-import { LoopbackDiscord } from './loopback';
-import { startBotApp, startFakeOpenAi, type BotApp } from './support/app';
-import { connectListener, type WebListener } from './support/listener';
+import type { LoopbackDiscord } from './loopback';
+import type { BotApp } from './support/app';
+import { useLoopbackApp } from './support/fixture';
+import type { WebListener } from './support/listener';
 import { VoiceOp } from './voice-server';
 
 let loopback: LoopbackDiscord;
 let app: BotApp;
-let openai: { server: FakeOpenAiServer; url: string };
 let listener: WebListener;
+useLoopbackApp({}, (started) => ({ loopback, app, listener } = started));
 
 const LONG =
   'The caravan rolls on through the night under a sky full of strange stars. ' +
   'The wheels creak. The oxen snort. A guard hums an old song about the sea. ' +
   'Far away, a bell rings once. The road bends toward the hills. Nobody speaks for a long time. ' +
   'The moon rises over the ridge. An owl calls. The fire in the lantern gutters and flares.';
-
-beforeAll(async () => {
-  loopback = await LoopbackDiscord.start();
-  openai = await startFakeOpenAi();
-  app = await startBotApp(loopback, openai);
-  listener = await connectListener(loopback, app, loopback.guild());
-}, 120_000);
-
-afterAll(async () => {
-  await listener?.close();
-  await app?.dispose();
-  await openai?.server.stop();
-  await loopback?.close();
-});
 
 const guild = () => loopback.guild();
 const audioCount = () => loopback.voice.packetsOf(guild().id).filter((p) => !p.silence).length;

@@ -4,42 +4,42 @@
  * /skip /stop /pause /resume as seen in the packet stream, a TTS failure,
  * and the web listener against the voice channel.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeOpenAiServer } from '../../src/narration/fake-openai-server';
+import { describe, expect, it } from 'vitest';
 import { FRAME_MS, accountFor, machineIsQuiet, type Accounting } from './analysis';
 import { currentContent, firstCallback, type LoopbackInteraction } from './interactions';
 import { realNow } from './voice-server';
-import { LoopbackDiscord } from './loopback';
-import { startBotApp, startFakeOpenAi, type BotApp } from './support/app';
-import { connectListener, type WebListener } from './support/listener';
+import type { LoopbackDiscord } from './loopback';
+import { useLoopbackApp, type LoopbackApp } from './support/fixture';
+import type { WebListener } from './support/listener';
 
 const GAP_MS = 400;
 
 let loopback: LoopbackDiscord;
-let app: BotApp;
-let openai: { server: FakeOpenAiServer; url: string };
+let openai: LoopbackApp['openai'];
 let listener: WebListener;
-
-beforeAll(async () => {
-  loopback = await LoopbackDiscord.start();
-  openai = await startFakeOpenAi();
-  // The fake LLM narrates the prompt as given, so a test knows the sentences.
-  openai.server.setOptions({
-    reply: (messages) => messages.filter((m) => m.role === 'user').at(-1)?.content ?? 'Silence.',
-  });
-  app = await startBotApp(loopback, openai, { env: { GAP_BETWEEN_REQUESTS_MS: String(GAP_MS) } });
-  listener = await connectListener(loopback, app, loopback.guild());
-}, 120_000);
-
-afterAll(async () => {
-  await listener?.close();
-  await app?.dispose();
-  await openai?.server.stop();
-  await loopback?.close();
-});
+useLoopbackApp(
+  {
+    env: { GAP_BETWEEN_REQUESTS_MS: String(GAP_MS) },
+    // The fake LLM narrates the prompt as given, so a test knows the sentences.
+    openai: { reply: (messages) => messages.filter((m) => m.role === 'user').at(-1)?.content ?? 'Silence.' },
+  },
+  (started) => ({ loopback, openai, listener } = started),
+);
 
 const guild = () => loopback.guild();
 const packets = () => loopback.voice.packetsOf(guild().id);
+/** Audio packets (not silence) since `mark`. */
+const audioSince = (mark: number) =>
+  packets()
+    .slice(mark)
+    .filter((p) => !p.silence);
+/** Where a test starts: the packets so far, the requests started so far. */
+const marks = () => ({ mark: packets().length, started: listener.startedRequests().length });
+
+/** Waits until `count` audio frames arrived since `mark`. */
+async function onAir(mark: number, count: number, what: string): Promise<void> {
+  await loopback.until(() => audioSince(mark).length >= count, what);
+}
 
 /** The chunk count an aired reply names ("✅ aired — 3 sentences"). */
 function airedCount(reply: string): number {
@@ -84,9 +84,7 @@ async function airedInOrder(mark: number, requests: Buffer[][]): Promise<Account
 
 /** Audio packets (since `mark`) that carry frames of request `k` of an {@link airedInOrder} result. */
 function framesOf(mark: number, acc: Accounting & { bounds: number[] }, k: number) {
-  const audio = packets()
-    .slice(mark)
-    .filter((p) => !p.silence);
+  const audio = audioSince(mark);
   const lo = k === 0 ? 0 : acc.bounds[k - 1]!;
   return audio.filter((_, i) => acc.positions[i]! >= lo && acc.positions[i]! < acc.bounds[k]!);
 }
@@ -102,8 +100,7 @@ async function startedSince(mark: number, count: number): Promise<string[]> {
 describe('narration over the loopback', () => {
   it('two /say sent 200 ms apart while the bot is still joining voice air in the order sent', async () => {
     loopback.joinDelayMs = 500;
-    const mark = packets().length;
-    const started = listener.startedRequests().length;
+    const { mark, started } = marks();
     const first = loopback.command(guild(), 'say', {
       text: 'First words by the fire tonight. The logs settle.',
     });
@@ -131,8 +128,7 @@ describe('narration over the loopback', () => {
   }, 90_000);
 
   it('two /narrate back to back: both air in order, the pause between them measured against GAP_BETWEEN_REQUESTS_MS', async () => {
-    const mark = packets().length;
-    const started = listener.startedRequests().length;
+    const { mark, started } = marks();
     const a = loopback.command(guild(), 'narrate', {
       prompt: 'The rain stops and the clouds part over the silent village square. A lantern swings.',
     });
@@ -168,19 +164,12 @@ describe('narration over the loopback', () => {
   }, 90_000);
 
   it('/skip stops the request at once, sends no stale frame of it, and the next request plays', async () => {
-    const mark = packets().length;
-    const started = listener.startedRequests().length;
+    const { mark, started } = marks();
     const long = loopback.command(guild(), 'say', {
       text: 'The bridge sways above the gorge as you step onto its first worn plank. Wind howls. A plank cracks. The river roars.',
     });
     const next = loopback.command(guild(), 'say', { text: 'You reach the other side.' });
-    await loopback.until(
-      () =>
-        packets()
-          .slice(mark)
-          .filter((p) => !p.silence).length >= 25,
-      'the long request on air',
-    );
+    await onAir(mark, 25, 'the long request on air');
     const skip = loopback.command(guild(), 'skip');
     expect(await finalReply(long)).toMatch(/⏭️ skipped/);
     expect(await finalReply(next)).toMatch(/✅ aired/);
@@ -205,42 +194,27 @@ describe('narration over the loopback', () => {
   }, 90_000);
 
   it('/pause holds the audio (no frame until /resume), and /resume goes on in order', async () => {
-    const mark = packets().length;
-    const started = listener.startedRequests().length;
+    const { mark, started } = marks();
     const say = loopback.command(guild(), 'say', {
       text: 'The fire crackles low and the shadows stretch long across the floor. Nobody speaks. The wind moans outside.',
     });
-    await loopback.until(
-      () =>
-        packets()
-          .slice(mark)
-          .filter((p) => !p.silence).length >= 20,
-      'the request on air',
-    );
+    await onAir(mark, 20, 'the request on air');
     const pause = loopback.command(guild(), 'pause');
     await loopback.until(() => firstCallback(pause), 'the /pause answer');
     const pausedAt = packets().length;
     // Held: after the frame or two already on their way, nothing but silence frames while paused.
     await new Promise((r) => setTimeout(r, 800));
-    const during = packets()
-      .slice(pausedAt)
-      .filter((p) => !p.silence);
+    const during = audioSince(pausedAt);
     expect(during.length, 'audio frames while paused').toBeLessThanOrEqual(3);
     const heldFrom = packets().length;
     await new Promise((r) => setTimeout(r, 400));
-    expect(
-      packets()
-        .slice(heldFrom)
-        .filter((p) => !p.silence),
-    ).toHaveLength(0);
+    expect(audioSince(heldFrom)).toHaveLength(0);
     const resume = loopback.command(guild(), 'resume');
     expect(await finalReply(say)).toMatch(/✅ aired/);
     const [rid] = await startedSince(started, 1);
     const acc = await airedInOrder(mark, [(await listener.requestPackets(rid!)).packets]);
     expect(acc.ok, JSON.stringify(acc)).toBe(true);
-    const audio = packets()
-      .slice(mark)
-      .filter((p) => !p.silence);
+    const audio = audioSince(mark);
     const firstAfter = audio.find((p) => p.at > firstCallback(resume)!.at);
     console.info(
       '[loopback] pause',
@@ -253,19 +227,12 @@ describe('narration over the loopback', () => {
   }, 90_000);
 
   it('/stop ends the request on air and drops the queue; nothing more plays', async () => {
-    const mark = packets().length;
-    const started = listener.startedRequests().length;
+    const { mark, started } = marks();
     const a = loopback.command(guild(), 'say', {
       text: 'The ogre raises its club high above its head and bellows at the ceiling. The ground shakes. Dust falls.',
     });
     const b = loopback.command(guild(), 'say', { text: 'This is never heard.' });
-    await loopback.until(
-      () =>
-        packets()
-          .slice(mark)
-          .filter((p) => !p.silence).length >= 20,
-      'the request on air',
-    );
+    await onAir(mark, 20, 'the request on air');
     loopback.command(guild(), 'stop');
     expect(await finalReply(a)).toMatch(/⏹️ stopped/);
     expect(await finalReply(b)).toMatch(/⏹️ stopped|⏭️ skipped/);
@@ -279,8 +246,7 @@ describe('narration over the loopback', () => {
   }, 90_000);
 
   it('a TTS failure mid-request fails that request with a reply saying so; the next narration plays', async () => {
-    const mark = packets().length;
-    const started = listener.startedRequests().length;
+    const { mark, started } = marks();
     // Three sentences are spoken at a time (TTS_CONCURRENCY=3): the fourth sentence's call is the one that fails.
     openai.server.setOptions({ ttsBaseLatencyMs: 300 });
     const calls = openai.server.stats.calls.speech;

@@ -3,8 +3,7 @@
  * sentences, followed from the interaction to the last RTP packet.
  */
 import os from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeOpenAiServer } from '../../src/narration/fake-openai-server';
+import { describe, expect, it } from 'vitest';
 import {
   FRAME_MS,
   FRAME_SAMPLES,
@@ -22,9 +21,10 @@ import {
   CALLBACK_DEADLINE_MS,
   TOKEN_LIFETIME_MS,
 } from './interactions';
-import { LoopbackDiscord } from './loopback';
-import { startBotApp, startFakeOpenAi, type BotApp } from './support/app';
-import { connectListener, type ScheduledChunk, type WebListener } from './support/listener';
+import type { LoopbackDiscord } from './loopback';
+import type { BotApp } from './support/app';
+import { useLoopbackApp } from './support/fixture';
+import type { ScheduledChunk, WebListener } from './support/listener';
 
 const SENTENCES = [
   'The door creaks open on rusted hinges and the smell of wet stone rolls out to meet you.',
@@ -38,22 +38,8 @@ let seen: { spurt: Spurt; chunks: ScheduledChunk[]; acc: Accounting; perChunk: n
 
 let loopback: LoopbackDiscord;
 let app: BotApp;
-let openai: { server: FakeOpenAiServer; url: string };
 let listener: WebListener;
-
-beforeAll(async () => {
-  loopback = await LoopbackDiscord.start();
-  openai = await startFakeOpenAi();
-  app = await startBotApp(loopback, openai);
-  listener = await connectListener(loopback, app, loopback.guild());
-}, 120_000);
-
-afterAll(async () => {
-  await listener?.close();
-  await app?.dispose();
-  await openai?.server.stop();
-  await loopback?.close();
-});
+useLoopbackApp({}, (started) => ({ loopback, app, listener } = started));
 
 describe('/say of four sentences over the loopback', () => {
   it('defers ephemerally within 3 s, airs every frame of every chunk with no gap, and ends the reply aired', async () => {

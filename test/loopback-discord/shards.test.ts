@@ -92,19 +92,15 @@ describe.skipIf(!SERVER_URL)('two shards over PostgreSQL', () => {
     const [g0, g1] = [lb.guild(0), lb.guild(1)] as [LoopbackGuild, LoopbackGuild];
     expect([shardOf(g0.id, SHARD_COUNT), shardOf(g1.id, SHARD_COUNT)]).toEqual([0, 1]);
     const audio = (g: LoopbackGuild) => lb.voice.packetsOf(g.id).filter((p) => !p.silence);
+    /** The guilds announced (GUILD_CREATE) on a shard's gateway session. */
+    const guildsOn = (shard: number) =>
+      lb.gateway
+        .session(shard)
+        ?.sent.filter((e) => e.t === 'GUILD_CREATE')
+        .map((e) => (e.d as { id: string }).id);
     // Each shard's gateway session got its own guild only.
-    expect(
-      lb.gateway
-        .session(0)
-        ?.sent.filter((e) => e.t === 'GUILD_CREATE')
-        .map((e) => (e.d as { id: string }).id),
-    ).toEqual([g0.id]);
-    expect(
-      lb.gateway
-        .session(1)
-        ?.sent.filter((e) => e.t === 'GUILD_CREATE')
-        .map((e) => (e.d as { id: string }).id),
-    ).toEqual([g1.id]);
+    expect(guildsOn(0)).toEqual([g0.id]);
+    expect(guildsOn(1)).toEqual([g1.id]);
 
     // Shard 1: a short /say airs whole in its guild.
     const short1 = lb.command(g1, 'say', { text: 'The gate swings shut. Nobody moves.' });
@@ -142,12 +138,7 @@ describe.skipIf(!SERVER_URL)('two shards over PostgreSQL', () => {
     const g1After = audio(g1).filter((p) => p.at > restartedAt).length;
     expect(g1After).toBeGreaterThan(0);
     expect(audio(g1).length).toBe(g1Before + g1After);
-    expect(
-      lb.gateway
-        .session(1)
-        ?.sent.filter((e) => e.t === 'GUILD_CREATE')
-        .map((e) => (e.d as { id: string }).id),
-    ).toEqual([g1.id]);
+    expect(guildsOn(1)).toEqual([g1.id]);
 
     // Shard 0's narration ends aired. Its audio is the request's frames in order, none repeated,
     // on the one voice connection it opened (one join, one SSRC, RTP sequence and timestamps
