@@ -9,13 +9,14 @@
 //
 // IPC in: `reset` (start of a measurement window), `stats` (end of it).
 // IPC out: `ready` { endpoint }, `stats` { perSsrc: [...] }.
-import { createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from 'ws';
+import { ipDiscoveryReply, isRtp, openRtp } from '../../test/loopback-discord/rtp';
 
 const { values } = parseArgs({ options: { cert: { type: 'string' }, key: { type: 'string' } } });
 const epochMs = () => performance.timeOrigin + performance.now();
@@ -35,29 +36,16 @@ let nextSsrc = 1000;
 const udp = dgram.createSocket('udp4');
 udp.on('message', (msg, rinfo) => {
   const now = epochMs();
-  if (msg.length === 74 && msg.readUInt16BE(0) === 1) {
-    // IP discovery: tell the client the address and port we see.
-    const reply = Buffer.alloc(74);
-    reply.writeUInt16BE(2, 0);
-    reply.writeUInt16BE(70, 2);
-    reply.writeUInt32BE(msg.readUInt32BE(4), 4);
-    reply.write(rinfo.address, 8, 'utf8');
-    reply.writeUInt16BE(rinfo.port, 72);
-    udp.send(reply, rinfo.port, rinfo.address);
+  const discovery = ipDiscoveryReply(msg, rinfo);
+  if (discovery) {
+    udp.send(discovery, rinfo.port, rinfo.address);
     return;
   }
-  if (msg.length < 12 + 16 + 4 || (msg[0]! & 0xc0) !== 0x80) return; // keep-alives and the like
+  if (!isRtp(msg)) return; // keep-alives and the like
   const peer = peers.get(msg.readUInt32BE(8));
   if (!peer) return;
-  const header = msg.subarray(0, 12);
-  const nonce = Buffer.alloc(12);
-  msg.copy(nonce, 0, msg.length - 4);
   try {
-    const d = createDecipheriv('aes-256-gcm', peer.key, nonce);
-    d.setAAD(header);
-    d.setAuthTag(msg.subarray(msg.length - 20, msg.length - 4));
-    d.update(msg.subarray(12, msg.length - 20));
-    d.final();
+    openRtp(msg, peer.key);
   } catch {
     peer.failed++;
     return;

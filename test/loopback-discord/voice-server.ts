@@ -1,9 +1,10 @@
-import { createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ipDiscoveryReply, isRtp, openRtp } from './rtp';
 
 /** Voice gateway opcodes (v8). */
 export const VoiceOp = {
@@ -259,44 +260,25 @@ export class LoopbackVoice extends EventEmitter {
   #onUdp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const at = realNow();
     if (at < this.#udpDropUntil) return;
-    if (msg.length === 74 && msg.readUInt16BE(0) === 1) {
-      const reply = Buffer.alloc(74);
-      reply.writeUInt16BE(2, 0);
-      reply.writeUInt16BE(70, 2);
-      reply.writeUInt32BE(msg.readUInt32BE(4), 4);
-      reply.write(rinfo.address, 8, 'utf8');
-      reply.writeUInt16BE(rinfo.port, 72);
-      this.#udp.send(reply, rinfo.port, rinfo.address);
+    const discovery = ipDiscoveryReply(msg, rinfo);
+    if (discovery) {
+      this.#udp.send(discovery, rinfo.port, rinfo.address);
       return;
     }
     if (msg.length === 8) {
       this.keepAlives++;
       return;
     }
-    if (msg.length < 12 + 16 + 4 || (msg[0]! & 0xc0) !== 0x80) return;
+    if (!isRtp(msg)) return;
     const ssrc = msg.readUInt32BE(8);
     const session = this.sessions.findLast((s) => s.ssrc === ssrc);
     if (!session?.secretKey) return;
-    const cc = msg[0]! & 0x0f;
-    const extension = (msg[0]! & 0x10) !== 0;
-    // rtpsize modes: the header (with CSRCs and the extension's 4-byte header) is the AAD.
-    const headerLen = 12 + cc * 4 + (extension ? 4 : 0);
-    const header = msg.subarray(0, headerLen);
-    const nonce = Buffer.alloc(12);
-    msg.copy(nonce, 0, msg.length - 4);
-    const decipher = createDecipheriv('aes-256-gcm', session.secretKey, nonce);
-    decipher.setAAD(header);
-    decipher.setAuthTag(msg.subarray(msg.length - 20, msg.length - 4));
     let payload: Buffer;
     try {
-      payload = Buffer.concat([decipher.update(msg.subarray(headerLen, msg.length - 20)), decipher.final()]);
+      payload = openRtp(msg, session.secretKey);
     } catch {
       this.emit('decryptError', session);
       return;
-    }
-    if (extension) {
-      const words = msg.readUInt16BE(12 + cc * 4 + 2);
-      payload = payload.subarray(words * 4);
     }
     this.packets.push({
       at,
