@@ -12,23 +12,13 @@
  *   `requestStarted`, against `say` of the same text (TTS on demand), and
  *   the TTS calls the fake server saw during each.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CastService } from '../src/cast';
 import { systemClock } from '../src/clock';
-import { openDatabase } from '../src/db';
-import { PrismaPlaybackRepository } from '../src/db/playback-repository';
-import { silentLogger } from '../src/log';
-import { createNarrationService, FakeOpenAiServer } from '../src/narration';
-import {
-  createPlaybackMetrics,
-  FileAudioStore,
-  startPlaybackEngine,
-  type PlaybackEngine,
-} from '../src/playback';
+import { createNarrationService } from '../src/narration';
+import type { PlaybackEngine } from '../src/playback';
 import { SceneService } from '../src/scenes';
+import { startBenchStation } from './support/station';
 
 const CAMPAIGN = 'bench';
 const runsArg = process.argv.indexOf('--runs');
@@ -65,25 +55,14 @@ async function idle(engine: PlaybackEngine): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'bardcast-bench-cast-'));
-  const db = await openDatabase({ kind: 'pglite', dataDir: path.join(dir, 'pg') }, silentLogger);
-  const engine = await startPlaybackEngine({
-    repository: new PrismaPlaybackRepository(db.prisma, db.ping),
-    store: new FileAudioStore(path.join(dir, 'audio')),
-    clock: systemClock,
-    log: silentLogger,
-    metrics: createPlaybackMetrics(),
-    cleanupIntervalMs: 3_600_000,
-  });
-  await engine.campaigns.ensure(CAMPAIGN, { name: 'Benchmark' });
-  const server = new FakeOpenAiServer({
+  const station = await startBenchStation('bardcast-bench-cast-', CAMPAIGN, {
     firstTokenLatencyMs: 300,
     tokensPerSec: 30,
     ttsBaseLatencyMs: 250,
     ttsRealtimeFactor: 0.2,
     reply: REPLY,
   });
-  const { url } = await server.start();
+  const { db, engine, server, url } = station;
   const holder: { voices?: () => Promise<{ id: string; label: string }[]> } = {};
   const cast = new CastService({ prisma: db.prisma, voices: () => holder.voices?.() ?? Promise.resolve([]) });
   const narration = await createNarrationService({
@@ -185,10 +164,7 @@ async function main(): Promise<void> {
   } finally {
     await scenes.close();
     await narration.close();
-    await server.stop();
-    await engine.stop();
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
+    await station.close();
   }
 }
 
