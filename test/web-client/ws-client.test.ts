@@ -6,6 +6,7 @@ import {
   backoffDelayMs,
   type ConnectionState,
   type SocketLike,
+  type WsClientOptions,
 } from '../../web/src/ws-client';
 import { ApiError } from '../../web/src/api';
 import type { ServerMessage } from '../../web/src/protocol';
@@ -36,19 +37,22 @@ class FakeSocket implements SocketLike {
   }
 }
 
-function setup(options: { random?: () => number; idleTimeoutMs?: number } = {}) {
-  const clock = new ManualClock(1_000_000);
+/** A client on fake sockets and a manual clock (`options` over the defaults), with what it emits. */
+function setup<C extends ManualClock = ManualClock>(
+  options: Omit<Partial<WsClientOptions>, 'clock' | 'createSocket'> & { clock?: C } = {},
+) {
+  const clock = options.clock ?? (new ManualClock(1_000_000) as C);
   const sockets: FakeSocket[] = [];
   const client = new WsClient({
     url: 'ws://127.0.0.1/ws?campaign=c&token=t',
+    random: () => 1,
+    ...options,
     clock,
-    random: options.random ?? (() => 1),
     createSocket: (url) => {
       const socket = new FakeSocket(url);
       sockets.push(socket);
       return socket;
     },
-    ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
   });
   const states: ConnectionState[] = [];
   client.on('stateChange', (_old, state) => states.push(state));
@@ -220,18 +224,10 @@ describe('WsClient in a throttled background tab', () => {
   }
 
   function throttled() {
-    const clock = new LateClock(1_000_000);
-    const sockets: FakeSocket[] = [];
     let probes = 0;
-    const client = new WsClient({
+    const { clock, client, sockets } = setup({
       url: 'ws://h/ws',
-      clock,
-      random: () => 1,
-      createSocket: (url) => {
-        const socket = new FakeSocket(url);
-        sockets.push(socket);
-        return socket;
-      },
+      clock: new LateClock(1_000_000),
       probe: () => probes++,
     });
     client.start();
@@ -272,18 +268,8 @@ describe('WsClient in a throttled background tab', () => {
 
 describe('WsClient: a refused link', () => {
   function refusing(answer: () => Promise<string | null>) {
-    const clock = new ManualClock(1_000_000);
-    const sockets: FakeSocket[] = [];
     let asked = 0;
-    const client = new WsClient({
-      url: 'ws://127.0.0.1/ws?campaign=c&token=t',
-      clock,
-      random: () => 1,
-      createSocket: (url) => {
-        const socket = new FakeSocket(url);
-        sockets.push(socket);
-        return socket;
-      },
+    const { clock, client, sockets } = setup({
       checkRefusal: () => {
         asked++;
         return answer();
