@@ -61,21 +61,34 @@ function cleanup(): void {
 }
 process.on('exit', cleanup);
 
+/** The server's memory after a forced full GC (RSS from /proc, heap and external from the child). */
+interface Collected {
+  rssKiB: number;
+  heapKiB: number;
+  externalKiB: number;
+}
+
 interface ServerChild {
   child: ChildProcess;
   url: string;
   token: string;
   chunkStarts: Map<string, number>;
+  /** Forces two full collections in the server, then reads its memory. */
+  collect(): Promise<Collected>;
   stop(): Promise<void>;
 }
 
 async function startServer(extra: string[] = []): Promise<ServerChild> {
   const child = fork(path.join(import.meta.dirname, 'support/listener-server.ts'), extra, {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--expose-gc', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   children.add(child);
   const chunkStarts = new Map<string, number>();
+  let onCollected: ((m: { heapUsed: number; external: number }) => void) | null = null;
+  child.on('message', (m: { type: string; heapUsed?: number; external?: number }) => {
+    if (m.type === 'collected') onCollected?.({ heapUsed: m.heapUsed!, external: m.external! });
+  });
   const ready = await new Promise<{ url: string; token: string }>((resolve, reject) => {
     child.on(
       'message',
@@ -90,6 +103,14 @@ async function startServer(extra: string[] = []): Promise<ServerChild> {
     child,
     ...ready,
     chunkStarts,
+    collect: async () => {
+      const m = await new Promise<{ heapUsed: number; external: number }>((resolve) => {
+        onCollected = resolve;
+        child.send({ type: 'collect' });
+      });
+      onCollected = null;
+      return { rssKiB: rssKiB(child.pid!), heapKiB: m.heapUsed / 1024, externalKiB: m.external / 1024 };
+    },
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -190,6 +211,10 @@ interface Row {
   connectS: number;
   rate: number;
   rssPerListenerKiB: number;
+  /** Bardcast: JS heap added per listener, after a forced GC. */
+  heapPerListenerKiB: number;
+  /** Bardcast: memory outside the JS heap (buffers, the embedded database's) added per listener. */
+  externalPerListenerKiB: number;
   cpuPct: number;
   fanP50: number;
   fanP99: number;
@@ -204,7 +229,7 @@ async function runBardcast(n: number): Promise<Row> {
   const server = await startServer(values['no-listener-rows'] ? ['--no-listener-rows'] : []);
   const pid = server.child.pid!;
   await sleep(1500);
-  const rssBefore = rssKiB(pid);
+  const before = await server.collect();
   const base = server.url.replace('http', 'ws');
   const sockets: WebSocket[] = [];
   // Receive times of the first station_schedule naming each chunk as on air, per chunk.
@@ -256,7 +281,7 @@ async function runBardcast(n: number): Promise<Row> {
     IN_FLIGHT.bardcast,
   );
   await sleep(1500); // settle
-  const rssConnected = rssKiB(pid);
+  const connected = await server.collect();
   const cpu0 = cpuSeconds(pid);
   const w0 = epochMs();
   const t0 = performance.now();
@@ -285,7 +310,9 @@ async function runBardcast(n: number): Promise<Row> {
     refused: conn.failed,
     connectS: conn.ms / 1000,
     rate: conn.ok / (conn.ms / 1000),
-    rssPerListenerKiB: (rssConnected - rssBefore) / Math.max(1, conn.ok),
+    rssPerListenerKiB: (connected.rssKiB - before.rssKiB) / Math.max(1, conn.ok),
+    heapPerListenerKiB: (connected.heapKiB - before.heapKiB) / Math.max(1, conn.ok),
+    externalPerListenerKiB: (connected.externalKiB - before.externalKiB) / Math.max(1, conn.ok),
     cpuPct,
     fanP50: percentile(all, 50),
     fanP99: percentile(all, 99),
@@ -344,6 +371,8 @@ async function runIcecast(n: number): Promise<Row> {
     connectS: conn.ms / 1000,
     rate: conn.ok / (conn.ms / 1000),
     rssPerListenerKiB: (rssConnected - rssBefore) / Math.max(1, conn.ok),
+    heapPerListenerKiB: Number.NaN,
+    externalPerListenerKiB: Number.NaN,
     cpuPct,
     fanP50: Number.NaN,
     fanP99: Number.NaN,
@@ -386,6 +415,8 @@ console.log(
       'connect all (s)',
       'connects/s',
       'RSS/listener (KiB)',
+      'JS heap/listener (KiB)',
+      'external/listener (KiB)',
       'CPU (% of a core)',
       'fan-out p50 (ms)',
       'fan-out p99 (ms)',
@@ -403,6 +434,8 @@ console.log(
       f(r.connectS, 2),
       f(r.rate, 0),
       f(r.rssPerListenerKiB, 2),
+      f(r.heapPerListenerKiB, 2),
+      f(r.externalPerListenerKiB, 2),
       f(r.cpuPct, 1),
       f(r.fanP50),
       f(r.fanP99),

@@ -1,8 +1,9 @@
 // The Bardcast side of bench/listeners.ts, in a process of its own so the load
-// generator never measures itself: real engine (in-memory PGlite), real web
-// server, real encoder, system clock. One campaign airs requests of 1.5 s
-// chunks back to back for as long as the process lives. Reports over IPC:
-// `ready` (url, token), and `chunkStarted` with the time (ms since the epoch,
+// generator never measures itself: real engine (PGlite on disk, as `npm
+// start` keeps it), real web server, real encoder, system clock. One campaign
+// airs requests of 1.5 s chunks back to back for as long as the process
+// lives. Reports over IPC: `ready` (url, token), `collected` (memory after a
+// forced GC, on request) and `chunkStarted` with the time (ms since the epoch,
 // sub-millisecond) each chunk went on air. With `--icecast URL --password PW`
 // it also publishes the station to Icecast (src/relay), which is how the
 // bench feeds Icecast the same audio.
@@ -48,7 +49,8 @@ function tonePcm(ms: number, freq: number): Buffer {
 }
 
 const dir = await mkdtemp(path.join(tmpdir(), 'bardcast-listeners-'));
-const db = await openDatabase({ kind: 'pglite', dataDir: undefined }, silentLogger);
+// On disk, as `npm start` keeps it (data/pg): an in-memory database would count its tables as the server's memory.
+const db = await openDatabase({ kind: 'pglite', dataDir: path.join(dir, 'pg') }, silentLogger);
 const engine = await startPlaybackEngine({
   repository: new PrismaPlaybackRepository(db.prisma, db.ping),
   store: new FileAudioStore(dir),
@@ -139,7 +141,20 @@ async function shutdown(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   process.exit(0);
 }
+/**
+ * Memory after a full collection (the child runs with --expose-gc): RSS read
+ * from /proc by the bench right after this answers, heap and external here.
+ */
+function collect(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const m = process.memoryUsage();
+  send({ type: 'collected', gc: gc !== undefined, rss: m.rss, heapUsed: m.heapUsed, external: m.external });
+}
+
 process.on('message', (m: { type?: string }) => {
   if (m.type === 'stop') void shutdown();
+  if (m.type === 'collect') collect();
 });
 process.on('disconnect', () => void shutdown());

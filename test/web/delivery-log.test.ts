@@ -88,3 +88,26 @@ it('flushes by itself after its delay, and at once past the batch size', async (
   expect(clock.pending).toBe(0); // the delay it had armed was cleared by the early flush
   await t.dispose();
 });
+
+it('splits a large flush into statements of at most statementRows, written in order', async () => {
+  const ops: { field: DeliveryField; ids: string[] }[] = [];
+  const counting: Pick<ListenerRecords, 'recordDeliveries'> = {
+    recordDeliveries: async (field, deliveries) => {
+      ops.push({ field, ids: deliveries.map((d) => d.connectionId) });
+    },
+  };
+  const clock = new ManualClock();
+  const log = new DeliveryLog({ records: counting, log: silentLogger, clock, statementRows: 2 });
+  for (let i = 0; i < 5; i++) log.record('sentAt', `k${i}`, 'c', new Date());
+  log.record('playedAt', 'k0', 'c', new Date());
+  const flushed = log.flush();
+  // The first statement starts in the flush's own turn; the rest follow it.
+  expect(ops).toHaveLength(1);
+  await flushed;
+  expect(ops).toEqual([
+    { field: 'sentAt', ids: ['k0', 'k1'] },
+    { field: 'sentAt', ids: ['k2', 'k3'] },
+    { field: 'sentAt', ids: ['k4'] },
+    { field: 'playedAt', ids: ['k0'] },
+  ]);
+});

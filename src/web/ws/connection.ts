@@ -3,6 +3,7 @@
  * sent and played (`connection_playback_states`), its message budget and its
  * send buffer bound. ACKs are recorded here and go nowhere near the station.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { TimerHandle } from '../../clock';
 import type { TokenClaims, TokenRole } from '../../auth';
@@ -66,6 +67,9 @@ class BoundedSet {
   has(id: string): boolean {
     return this.#set.has(id);
   }
+  delete(id: string): void {
+    this.#set.delete(id);
+  }
   add(id: string): void {
     this.#set.add(id);
     if (this.#set.size > this.max) this.#set.delete(this.#set.values().next().value as string);
@@ -94,10 +98,17 @@ export class ClientConnection {
   /** Cleared by each ping, set by each pong: a connection that stays false missed a pong. */
   alive = true;
   readonly #ws: WebSocket;
+  /** The upgraded socket under {@link #ws}: broadcasts write frames built once straight to it. */
+  readonly #socket: Duplex;
   readonly #ctx: WebContext;
   readonly #hooks: ConnectionHooks;
-  readonly #sent = new BoundedSet(4096);
-  readonly #played = new BoundedSet(4096);
+  /**
+   * Chunks this connection was told about, while their request is live (the
+   * hub calls {@link forgetSent} when it ends); bounded as a safety net.
+   */
+  readonly #sent = new BoundedSet(1024);
+  /** Recent ACKs, so a repeated ACK is not written twice. */
+  readonly #played = new BoundedSet(64);
   /** Settles once the connection row is written: delivery rows refer to it. */
   readonly #registered: Promise<void>;
   /** True once {@link #registered} settled: deliveries go straight to the log. */
@@ -114,6 +125,7 @@ export class ClientConnection {
   constructor(
     readonly id: string,
     ws: WebSocket,
+    socket: Duplex,
     claims: TokenClaims,
     campaignId: string,
     clientId: string | null,
@@ -121,6 +133,7 @@ export class ClientConnection {
     hooks: ConnectionHooks,
   ) {
     this.#ws = ws;
+    this.#socket = socket;
     this.#ctx = ctx;
     this.#hooks = hooks;
     this.campaignId = campaignId;
@@ -193,11 +206,7 @@ export class ClientConnection {
 
   /** Sends a serialised message; drops the connection instead of buffering past the bound. */
   sendRaw(json: string): boolean {
-    if (!this.open) return false;
-    if (this.#ws.bufferedAmount + json.length > this.#ctx.limits.wsMaxBufferedBytes) {
-      this.drop('slow', CloseCode.TryAgainLater, 'slow consumer');
-      return false;
-    }
+    if (!this.#room(json.length)) return false;
     this.#ws.send(json);
     return true;
   }
@@ -206,14 +215,42 @@ export class ClientConnection {
     return this.sendRaw(JSON.stringify(message));
   }
 
-  /** Records `sentAt` for chunks this connection was told about (once per chunk). */
-  markSent(chunkIds: readonly string[]): void {
-    const at = new Date(this.#ctx.clock.now());
+  /**
+   * Sends complete text frames built once for many connections
+   * (`encodeTextFrames`) in one socket write; the same bound as {@link sendRaw}.
+   * `ws` writes its own frames to the same socket synchronously, so frames
+   * never interleave and order is call order.
+   */
+  sendFrames(frames: Buffer): boolean {
+    if (!this.#room(frames.length)) return false;
+    this.#socket.write(frames);
+    return true;
+  }
+
+  /** True when `bytes` more may be sent; false when closed, or dropped for a full buffer. */
+  #room(bytes: number): boolean {
+    if (!this.open) return false;
+    if (this.#ws.bufferedAmount + bytes > this.#ctx.limits.wsMaxBufferedBytes) {
+      this.drop('slow', CloseCode.TryAgainLater, 'slow consumer');
+      return false;
+    }
+    return true;
+  }
+
+  /** Records `sentAt` (default now) for chunks this connection was told about (once per chunk). */
+  markSent(chunkIds: readonly string[], at?: Date): void {
+    let when = at;
     for (const chunkId of chunkIds) {
       if (this.#sent.has(chunkId)) continue;
       this.#sent.add(chunkId);
-      this.#recordDelivery('sentAt', chunkId, at);
+      when ??= new Date(this.#ctx.clock.now());
+      this.#recordDelivery('sentAt', chunkId, when);
     }
+  }
+
+  /** Forgets chunks of a request that ended: they are not announced again. */
+  forgetSent(chunkIds: readonly string[]): void {
+    for (const id of chunkIds) this.#sent.delete(id);
   }
 
   /** Records that this connection's client played `chunkId` (WebSocket or HTTP fallback ACK). */

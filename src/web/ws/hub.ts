@@ -3,7 +3,9 @@
  * keeps the connections of each campaign, greets a new connection with the
  * station's state (late-join) and broadcasts station events as protocol
  * messages. Queue and schedule updates are coalesced per campaign to one
- * message per turn of the event loop (a chunk arriving fires several events).
+ * message per turn of the event loop (a chunk arriving fires several events),
+ * and every message of a turn reaches a listener in one socket write: frames
+ * built once per viewer role, not per listener (see frames.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
@@ -29,10 +31,42 @@ import { CAMPAIGN_ID_RE } from '../schemas';
 import type { StationEvent } from '../station-feed';
 import { onAirView, queueView, readyChunkIds } from '../views';
 import { CLIENT_ID_RE, ClientConnection, type DropReason } from './connection';
+import { encodeTextFrames } from './frames';
+
+/** Serialises a message for every viewer role (a message the same for all is serialised once). */
+function forViewers(build: PerViewer, same = false): Record<Viewer, string> {
+  const player = JSON.stringify(build('player'));
+  return { player, dm: same ? player : JSON.stringify(build('dm')) };
+}
+
+/** A chunk a message tells listeners about. */
+interface Told {
+  requestId: string;
+  chunkId: string;
+}
+
+/** A message of this turn, serialised for each viewer role, and the chunks it tells about. */
+interface Outgoing {
+  json: Record<Viewer, string>;
+  told: readonly Told[];
+  /** Order of posting (hub-wide): a connection greeted after it already has its news. */
+  seq: number;
+}
 
 interface CampaignRoom {
   connections: Set<ClientConnection>;
   unsubscribe: () => void;
+  /** Messages of this turn, in event order; sent together once the turn ends. */
+  outbox: Outgoing[];
+  /**
+   * Chunks told to this room's connections, by request. Connections forget a
+   * request's chunks once the request after it has ended too (its last ACKs
+   * arrive after it ends, and a remembered chunk needs no lookup), so what a
+   * connection remembers stays the size of a request or two, however long the session.
+   */
+  told: Map<string, Set<string>>;
+  /** Requests ended since the last forgetting: forgotten when the next one ends. */
+  ended: string[];
   dirtySchedule: boolean;
   dirtyQueue: boolean;
   flushQueued: boolean;
@@ -70,6 +104,10 @@ export class WebSocketHub {
   /** Every connection not yet closed (superseded ones too, until their socket is gone). */
   readonly #all = new Set<ClientConnection>();
   #count = 0;
+  /** Last {@link Outgoing.seq} given out. */
+  #seq = 0;
+  /** The {@link #seq} at each connection's greeting: messages posted before it are not sent to it. */
+  readonly #greetedAt = new WeakMap<ClientConnection, number>();
 
   constructor(ctx: WebContext) {
     this.#ctx = ctx;
@@ -124,7 +162,9 @@ export class WebSocketHub {
       refuseUpgrade(socket, e);
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, claims, campaignId, clientId));
+    this.#wss.handleUpgrade(req, socket, head, (ws) =>
+      this.#accept(ws, socket, claims, campaignId, clientId),
+    );
   }
 
   /**
@@ -150,15 +190,30 @@ export class WebSocketHub {
     await Promise.all([...this.#all].map((c) => c.whenClosed));
   }
 
-  #accept(ws: WebSocket, claims: TokenClaims, campaignId: string, clientId: string | null): void {
+  #accept(
+    ws: WebSocket,
+    socket: Duplex,
+    claims: TokenClaims,
+    campaignId: string,
+    clientId: string | null,
+  ): void {
     const key = tokenKey(campaignId, claims.tokenId);
-    const connection = new ClientConnection(randomUUID(), ws, claims, campaignId, clientId, this.#ctx, {
-      onClosed: (c) => {
-        this.#all.delete(c);
-        this.#remove(c);
+    const connection = new ClientConnection(
+      randomUUID(),
+      ws,
+      socket,
+      claims,
+      campaignId,
+      clientId,
+      this.#ctx,
+      {
+        onClosed: (c) => {
+          this.#all.delete(c);
+          this.#remove(c);
+        },
+        onDropped: (reason: DropReason) => this.#ctx.metrics.dropped.inc({ reason }),
       },
-      onDropped: (reason: DropReason) => this.#ctx.metrics.dropped.inc({ reason }),
-    });
+    );
     this.#all.add(connection);
     // Only the same tab is replaced: other tabs sharing the link keep playing.
     const sameTab = tokenKey(campaignId, connection.supersedeKey);
@@ -177,6 +232,7 @@ export class WebSocketHub {
     this.#ctx.metrics.wsConnections.inc();
     const room = this.#room(campaignId);
     room.connections.add(connection);
+    this.#greetedAt.set(connection, this.#seq);
     this.#greet(connection, this.#ctx.engine.stations.get(campaignId));
   }
 
@@ -184,11 +240,11 @@ export class WebSocketHub {
   #greet(connection: ClientConnection, station: Station): void {
     const now = this.#ctx.clock.now();
     const viewer = connection.role;
-    connection.send(connectionRegistered(connection.id, now, viewer));
+    const messages: ServerMessage[] = [connectionRegistered(connection.id, now, viewer)];
     const air = onAirView(station);
     if (air) {
       const request = air.entry.request;
-      connection.send(
+      messages.push(
         audioStreamStarted({
           campaignId: station.campaignId,
           request,
@@ -200,10 +256,16 @@ export class WebSocketHub {
       );
     }
     const schedule = station.schedule();
-    if (connection.send(stationSchedule(station.campaignId, now, station.paused, schedule, viewer))) {
-      connection.markSent(schedule.map((e) => e.chunk.id));
+    messages.push(
+      stationSchedule(station.campaignId, now, station.paused, schedule, viewer),
+      playbackQueueUpdated(station.campaignId, queueView(station, viewer)),
+    );
+    // One socket write for the whole greeting.
+    if (connection.sendFrames(encodeTextFrames(messages.map((m) => JSON.stringify(m))))) {
+      const room = this.#rooms.get(station.campaignId);
+      const told = schedule.map((e) => ({ requestId: e.request.id, chunkId: e.chunk.id }));
+      connection.markSent(room ? this.#remember(room, told) : told.map((t) => t.chunkId));
     }
-    connection.send(playbackQueueUpdated(station.campaignId, queueView(station, viewer)));
   }
 
   #remove(connection: ClientConnection): void {
@@ -225,6 +287,9 @@ export class WebSocketHub {
       const r: CampaignRoom = {
         connections: new Set(),
         unsubscribe: () => {},
+        outbox: [],
+        told: new Map(),
+        ended: [],
         dirtySchedule: false,
         dirtyQueue: false,
         flushQueued: false,
@@ -239,31 +304,40 @@ export class WebSocketHub {
   #onStationEvent(room: CampaignRoom, event: StationEvent): void {
     switch (event.type) {
       case 'requestStarted': {
+        // Built now: the station's state is read as of the event, even though it is sent at the end of the turn.
         const station = this.#ctx.engine.stations.peek(event.campaignId);
         const entry = station?.findRequest(event.request.id);
         const start = resumePoint(entry);
-        this.#broadcast(room, (viewer) =>
-          audioStreamStarted({
-            campaignId: event.campaignId,
-            request: event.request,
-            startedAt: event.request.startedAt?.getTime() ?? event.startedAt,
-            positionMs: start.positionMs,
-            chunkIds: entry ? readyChunkIds(entry) : [],
-            text: onAirText(viewer, event.request, entry?.chunks ?? [], start.index),
-          }),
-        );
+        const chunkIds = entry ? readyChunkIds(entry) : [];
+        this.#post(room, event.campaignId, {
+          json: forViewers((viewer) =>
+            audioStreamStarted({
+              campaignId: event.campaignId,
+              request: event.request,
+              startedAt: event.request.startedAt?.getTime() ?? event.startedAt,
+              positionMs: start.positionMs,
+              chunkIds,
+              text: onAirText(viewer, event.request, entry?.chunks ?? [], start.index),
+            }),
+          ),
+          told: [],
+        });
         break;
       }
       case 'chunkReady': {
         const message = audioChunkReady(event.request, event.chunk);
-        this.#broadcast(room, () => message, [event.chunk.id]);
+        this.#post(room, event.campaignId, {
+          json: forViewers(() => message, true),
+          told: [{ requestId: event.request.id, chunkId: event.chunk.id }],
+        });
         break;
       }
       case 'requestEnded':
         if (event.wasOnAir) {
           const message = audioStreamStopped(event.campaignId, event.request.id, event.reason);
-          this.#broadcast(room, () => message);
+          this.#post(room, event.campaignId, { json: forViewers(() => message, true), told: [] });
         }
+        this.#forgetEnded(room, event.request.id);
         break;
       case 'scheduleChanged':
         room.dirtySchedule = true;
@@ -278,41 +352,98 @@ export class WebSocketHub {
     }
   }
 
+  #post(room: CampaignRoom, campaignId: string, message: Omit<Outgoing, 'seq'>): void {
+    if (room.connections.size === 0) return;
+    room.outbox.push({ ...message, seq: ++this.#seq });
+    this.#queueFlush(room, campaignId);
+  }
+
   #queueFlush(room: CampaignRoom, campaignId: string): void {
     if (room.flushQueued) return;
     room.flushQueued = true;
     setImmediate(() => {
       room.flushQueued = false;
+      const outbox = room.outbox;
+      room.outbox = [];
       const station = this.#ctx.engine.stations.peek(campaignId);
-      if (!station || room.connections.size === 0) return;
-      if (room.dirtySchedule) {
+      if (room.connections.size === 0) return;
+      if (station && room.dirtySchedule) {
         room.dirtySchedule = false;
         const schedule = station.schedule();
         const now = this.#ctx.clock.now();
-        this.#broadcast(
-          room,
-          (viewer) => stationSchedule(campaignId, now, station.paused, schedule, viewer),
-          schedule.map((e) => e.chunk.id),
-        );
+        outbox.push({
+          json: forViewers((viewer) => stationSchedule(campaignId, now, station.paused, schedule, viewer)),
+          told: schedule.map((e) => ({ requestId: e.request.id, chunkId: e.chunk.id })),
+          seq: ++this.#seq,
+        });
       }
-      if (room.dirtyQueue) {
+      if (station && room.dirtyQueue) {
         room.dirtyQueue = false;
-        this.#broadcast(room, (viewer) => playbackQueueUpdated(campaignId, queueView(station, viewer)));
+        outbox.push({
+          json: forViewers((viewer) => playbackQueueUpdated(campaignId, queueView(station, viewer))),
+          told: [],
+          seq: ++this.#seq,
+        });
       }
+      this.#broadcast(room, outbox);
     });
   }
 
-  /** Sends one message to every connection of the room (serialised once per viewer role). */
-  #broadcast(room: CampaignRoom, build: PerViewer, chunkIds: readonly string[] = []): void {
-    const json = new Map<Viewer, string>();
+  /**
+   * Sends the turn's messages to every connection of the room: one buffer per
+   * viewer role, one write per connection. A connection greeted during the
+   * turn gets only what was posted after its greeting.
+   */
+  #broadcast(room: CampaignRoom, outbox: readonly Outgoing[]): void {
+    if (outbox.length === 0) return;
+    const frames = new Map<Viewer, Buffer>();
+    const framesFor = (viewer: Viewer): Buffer => {
+      let f = frames.get(viewer);
+      if (!f) frames.set(viewer, (f = encodeTextFrames(outbox.map((m) => m.json[viewer]))));
+      return f;
+    };
+    const firstSeq = (outbox[0] as Outgoing).seq;
+    const allChunkIds = this.#remember(
+      room,
+      outbox.flatMap((m) => m.told),
+    );
+    const at = new Date(this.#ctx.clock.now());
     for (const c of [...room.connections]) {
-      let text = json.get(c.role);
-      if (text === undefined) {
-        text = JSON.stringify(build(c.role));
-        json.set(c.role, text);
-      }
-      if (c.sendRaw(text) && chunkIds.length > 0) c.markSent(chunkIds);
+      const greetedAt = this.#greetedAt.get(c) ?? 0;
+      const news = greetedAt < firstSeq ? outbox : outbox.filter((m) => m.seq > greetedAt);
+      if (news.length === 0) continue;
+      const sent =
+        news === outbox
+          ? c.sendFrames(framesFor(c.role))
+          : c.sendFrames(encodeTextFrames(news.map((m) => m.json[c.role])));
+      const chunkIds = news === outbox ? allChunkIds : news.flatMap((m) => m.told.map((t) => t.chunkId));
+      if (sent && chunkIds.length > 0) c.markSent(chunkIds, at);
     }
+  }
+
+  /** Notes chunks told to the room (see {@link CampaignRoom.told}); returns their ids. */
+  #remember(room: CampaignRoom, told: readonly Told[]): string[] {
+    for (const t of told) {
+      let chunks = room.told.get(t.requestId);
+      if (!chunks) room.told.set(t.requestId, (chunks = new Set()));
+      chunks.add(t.chunkId);
+    }
+    return told.map((t) => t.chunkId);
+  }
+
+  /**
+   * A request ended: the chunks of requests that ended before it are never
+   * told or acknowledged again, so connections stop remembering them.
+   */
+  #forgetEnded(room: CampaignRoom, requestId: string): void {
+    const ids: string[] = [];
+    for (const ended of room.ended) {
+      for (const id of room.told.get(ended) ?? []) ids.push(id);
+      room.told.delete(ended);
+    }
+    room.ended = [requestId];
+    if (ids.length === 0) return;
+    for (const c of room.connections) c.forgetSent(ids);
   }
 
   #pingAll(): void {
