@@ -17,16 +17,10 @@
  * - Before: the same pipeline with the splitter's earlier fast start (first
  *   chunk = the first clause of 40+ chars, up to 100), in the same run.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { systemClock } from '../src/clock';
-import { openDatabase } from '../src/db';
-import { PrismaPlaybackRepository } from '../src/db/playback-repository';
-import { silentLogger } from '../src/log';
 import {
-  FakeOpenAiServer,
   FfmpegAudioEncoder,
+  type FakeOpenAiServer,
   NarrationPipeline,
   OpenAiLlmClient,
   OpenAiTtsProvider,
@@ -36,12 +30,8 @@ import {
   type PipelineTraceEvent,
   type SentenceSplitterOptions,
 } from '../src/narration';
-import {
-  createPlaybackMetrics,
-  FileAudioStore,
-  startPlaybackEngine,
-  type PlaybackEngine,
-} from '../src/playback';
+import type { PlaybackEngine } from '../src/playback';
+import { startBenchStation } from './support/station';
 
 const CAMPAIGN = 'bench';
 /** The splitter's fast start before the phrase-length first chunk: the first clause of 40+ chars. */
@@ -207,24 +197,13 @@ const max = (xs: number[]): number => Math.max(...xs);
 const ms = (x: number): string => `${Math.round(x)}`;
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'bardcast-bench-'));
-  const db = await openDatabase({ kind: 'pglite', dataDir: path.join(dir, 'pg') }, silentLogger);
-  const engine = await startPlaybackEngine({
-    repository: new PrismaPlaybackRepository(db.prisma, db.ping),
-    store: new FileAudioStore(path.join(dir, 'audio')),
-    clock: systemClock,
-    log: silentLogger,
-    metrics: createPlaybackMetrics(),
-    cleanupIntervalMs: 3_600_000,
-  });
-  await engine.campaigns.ensure(CAMPAIGN, { name: 'Benchmark' });
-  const server = new FakeOpenAiServer({
+  const station = await startBenchStation('bardcast-bench-', CAMPAIGN, {
     firstTokenLatencyMs: 300,
     tokensPerSec: 30,
     ttsBaseLatencyMs: 250,
     ttsRealtimeFactor: 0.2,
   });
-  const { url } = await server.start();
+  const { engine, server, url } = station;
   const ffmpeg = resolveFfmpeg();
   const ctx: Ctx = {
     engine,
@@ -249,10 +228,7 @@ async function main(): Promise<void> {
     }
     report(pipeline, serial, before);
   } finally {
-    await server.stop();
-    await engine.stop();
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
+    await station.close();
   }
 }
 
