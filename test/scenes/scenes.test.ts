@@ -4,6 +4,7 @@
  * stored outside the playback chunks, aired with no TTS call at all.
  */
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -107,6 +108,37 @@ describe('prepared scenes', () => {
     expect(await scenes.delete('c1', 'vault')).toBe(true);
     expect(second.some((c) => existsSync(file(c.opusKey)) || existsSync(file(c.mp3Key)))).toBe(false);
     expect(await scenes.list('c1')).toEqual([]);
+  });
+
+  it('a render cut short by a shutdown is rendered again at the next start, leaving no stray audio', async () => {
+    server.setOptions({ ttsBaseLatencyMs: 200 });
+    await scenes.save('c1', 'Vault', TEXT);
+    await scenes.close(); // the process stops mid-render: the row stays RENDERING
+    expect((await scenes.list('c1'))[0]).toMatchObject({ name: 'Vault', status: SceneStatus.Rendering });
+    expect(await tdb.db.prisma.sceneChunk.count()).toBe(0);
+    server.setOptions({ ttsBaseLatencyMs: 0 });
+
+    const cast = new CastService({ prisma: tdb.db.prisma, voices: () => service.voices() });
+    scenes = new SceneService({
+      prisma: tdb.db.prisma,
+      store: t.engine.store,
+      writer: t.engine.writer,
+      campaigns: t.engine.campaigns,
+      tts: service.tts,
+      encoder: service.encoder,
+      cast,
+      clock: t.clock,
+    });
+    expect(await scenes.resumeRendering()).toBe(1);
+    const ready = await scenes.whenRendered('c1', 'Vault');
+    expect(ready).toMatchObject({ status: SceneStatus.Ready, version: 1, chunkCount: 3 });
+    const chunks = await tdb.db.prisma.sceneChunk.findMany({ orderBy: { sequenceNumber: 'asc' } });
+    expect(chunks.map((c) => c.sequenceNumber)).toEqual([0, 1, 2]);
+    expect(chunks.every((c) => existsSync(file(c.opusKey)) && existsSync(file(c.mp3Key)))).toBe(true);
+    const stored = await readdir(path.join(t.audioDir, 'scenes', ready!.id));
+    expect(stored.sort()).toEqual(
+      chunks.flatMap((c) => [c.mp3Key, c.opusKey].map((k) => path.basename(k))).sort(),
+    );
   });
 
   it('refuses bad input and unready scenes without queueing anything', async () => {
