@@ -60,6 +60,11 @@ export class CastService implements SpeakerVoiceResolver {
     return rows.map((r) => ({ name: r.name, voice: r.voice, auto: r.auto }));
   }
 
+  /** The cast's names (see {@link SpeakerVoiceResolver.names}). */
+  async names(campaignId: string): Promise<string[]> {
+    return (await this.list(campaignId)).map((m) => m.name);
+  }
+
   /** Gives `name` the voice `voice` (adding the character if new). Throws {@link CastInputError}. */
   async set(campaignId: string, name: string, voice: string): Promise<CastMember> {
     const clean = validName(name);

@@ -13,6 +13,8 @@ export interface SpeakerVoiceResolver {
    * the cast). Never throws: on any trouble it answers the stable pick.
    */
   voiceFor(campaignId: string, speaker: string, narratorVoice: string): Promise<string>;
+  /** The names in `campaignId`'s cast, so the LLM spells its characters the same way each time. */
+  names?(campaignId: string): Promise<string[]>;
 }
 
 /** FNV-1a, 32 bit: small, stable across runs and platforms. */

@@ -18,6 +18,8 @@ export interface NarrationRequest {
   prompt: string;
   /** The campaign's recent narration texts, oldest first, so the story keeps its thread. */
   history?: string[];
+  /** Names of the campaign's cast, so voice tags name a character the same way every time. */
+  cast?: string[];
   /**
    * The start of this narration, already written (and partly spoken) before a
    * restart cut the stream: the model is asked to continue it, and yields
@@ -71,6 +73,13 @@ export const DEFAULT_NARRATOR_PROMPT = [
   'Do not decide what the players do, say or feel; end on something they can react to.',
   'Stay consistent with the story so far. Never mention that you are an AI or that this is a game.',
 ].join(' ');
+
+/** Introduces the campaign's cast in the system message. */
+export const CAST_INTRO =
+  'Characters of this campaign so far (when one of them speaks, use exactly this name in the voice tag):';
+
+/** At most this many cast names go into the prompt. */
+const MAX_CAST_NAMES = 40;
 
 /** The follow-up that asks the model to finish a narration cut short. */
 export const CONTINUE_INSTRUCTION =
@@ -131,9 +140,12 @@ export class OpenAiLlmClient implements LlmClient {
 
   /** The chat messages sent for `request` (exposed for tests and debugging). */
   buildMessages(
-    request: Pick<NarrationRequest, 'prompt' | 'history' | 'continueFrom'>,
+    request: Pick<NarrationRequest, 'prompt' | 'history' | 'cast' | 'continueFrom'>,
   ): Array<{ role: 'system' | 'user' | 'assistant'; content: string }> {
-    const system = this.#options.systemPrompt ?? DEFAULT_NARRATOR_PROMPT;
+    const cast = (request.cast ?? []).slice(0, MAX_CAST_NAMES);
+    const system =
+      (this.#options.systemPrompt ?? DEFAULT_NARRATOR_PROMPT) +
+      (cast.length > 0 ? `\n\n${CAST_INTRO} ${cast.join(', ')}.` : '');
     const story = recentHistory(request.history ?? [], this.#options.historyChars ?? 6000);
     // One system and one user message: the shape every chat template (local models included) accepts.
     const content = story ? `${system}\n\nThe story so far (oldest first):\n\n${story}` : system;

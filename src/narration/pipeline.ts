@@ -100,6 +100,14 @@ interface Sentence extends AttributedSentence {
   durable: Promise<void>;
 }
 
+/** What the LLM is told besides the prompt: the recent narration, oldest first, and the cast's names. */
+interface StorySoFar {
+  history: string[];
+  cast: string[];
+}
+
+const NO_STORY: StorySoFar = { history: [], cast: [] };
+
 /** Where a narration's words come from. */
 interface ScriptSource {
   /** Text already stored (a resumed `narrate`), or the whole text (`say`). */
@@ -232,7 +240,7 @@ export class NarrationPipeline implements NarrationService {
     const controller = new AbortController();
     const no = this.#nextJob++;
     // History is asked for first (the database answers in order): the LLM waits for it, not for the row.
-    const history = llm ? this.#history(input.campaignId, controller.signal) : Promise.resolve([]);
+    const history = llm ? this.#storySoFar(input.campaignId, controller.signal) : Promise.resolve(NO_STORY);
     const created = this.#engine.writer.create(input.campaignId, text, { mode, voice, receivedAt });
     const job: Job = {
       no,
@@ -351,7 +359,7 @@ export class NarrationPipeline implements NarrationService {
         },
       };
     }
-    const history = this.#history(request.campaignId, job.controller.signal);
+    const history = this.#storySoFar(request.campaignId, job.controller.signal);
     return {
       stored,
       complete: false,
@@ -408,22 +416,26 @@ export class NarrationPipeline implements NarrationService {
     return tts.defaultVoice;
   }
 
-  /** The campaign's recent narration, or nothing if the database is slow or down. */
-  async #history(campaignId: string, signal: AbortSignal): Promise<string[]> {
+  /** The campaign's recent narration and cast names, or nothing of either if the database is slow or down. */
+  async #storySoFar(campaignId: string, signal: AbortSignal): Promise<StorySoFar> {
     const limit = this.#o.historyRequests ?? 5;
-    if (limit <= 0) return [];
+    if (limit <= 0) return NO_STORY;
     const timeoutMs = this.#o.historyTimeoutMs ?? 500;
     let timer: ReturnType<Clock['setTimeout']> | undefined;
-    const timeout = new Promise<string[]>((resolve) => {
+    const timeout = new Promise<StorySoFar>((resolve) => {
       timer = this.#clock.setTimeout(() => {
         this.#log.warn({ campaign: campaignId, timeoutMs }, 'story history too slow; writing without it');
-        resolve([]);
+        resolve(NO_STORY);
       }, timeoutMs);
     });
-    const read = this.#engine.repository.recentNarration(campaignId, limit).catch((error: unknown) => {
-      if (!signal.aborted) this.#log.warn({ err: describeError(error) }, 'story history unavailable');
-      return [];
-    });
+    const names = this.#o.cast?.names?.(campaignId) ?? Promise.resolve([]);
+    const read = Promise.all([this.#engine.repository.recentNarration(campaignId, limit), names]).then(
+      ([history, cast]) => ({ history, cast }),
+      (error: unknown) => {
+        if (!signal.aborted) this.#log.warn({ err: describeError(error) }, 'story history unavailable');
+        return NO_STORY;
+      },
+    );
     try {
       return await Promise.race([read, timeout]);
     } finally {
@@ -475,14 +487,14 @@ export class NarrationPipeline implements NarrationService {
     job: Job,
     llm: LlmClient,
     request: { prompt: string; continueFrom?: string },
-    history: Promise<string[]>,
+    story: Promise<StorySoFar>,
   ): AsyncGenerator<string> {
     const { signal } = job.controller;
-    const context = await history;
+    const { history, cast } = await story;
     if (signal.aborted) throw abortReason(signal);
     this.#trace(job, { type: 'llm-start' });
     try {
-      yield* llm.streamNarration({ ...request, history: context, signal });
+      yield* llm.streamNarration({ ...request, history, cast, signal });
     } catch (error) {
       if (signal.aborted || isAbortError(error)) throw error;
       throw new StageError('llm', 0, error);

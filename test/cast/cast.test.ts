@@ -11,6 +11,7 @@ import { CastInputError, CastService, pickVoice } from '../../src/cast';
 import { scanMp3 } from '../../src/media/mp3';
 import { scanOggOpus } from '../../src/media/ogg';
 import { createNarrationService, type ManagedNarrationService } from '../../src/narration/create';
+import { CAST_INTRO } from '../../src/narration/llm';
 import { FLITE_VOICES, OPENAI_TTS_VOICES } from '../../src/narration/tts';
 import { backends } from '../support/db';
 import { useFakeOpenAi, useTestDatabase, useTestEngine } from '../support/hooks';
@@ -141,6 +142,12 @@ describe('cast narrations end to end', () => {
       { name: 'Grimble', voice: 'fable', auto: false },
       { name: 'Old Mara', voice: mara, auto: true },
     ]);
+    // The LLM was told the cast as it stood, and the next narration names both, spelt as stored.
+    const system = () =>
+      (server.lastRequestBody('chat') as { messages: { content: string }[] }).messages[0]!.content;
+    expect(system()).toContain(`${CAST_INTRO} Grimble.`);
+    await airedChunks(s, 'Later', 'narrate');
+    expect(system()).toContain(`${CAST_INTRO} Grimble, Old Mara.`);
     // Gapless across voices: each chunk airs the moment the one before ends.
     const schedule = t.engine.stations.get('c1').schedule();
     expect(schedule).toHaveLength(chunks.length);

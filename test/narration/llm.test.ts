@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { FakeOpenAiServer } from '../../src/narration/fake-openai-server';
 import {
   CONTINUE_INSTRUCTION,
+  CAST_INTRO,
   DEFAULT_NARRATOR_PROMPT,
   LlmError,
   OpenAiLlmClient,
@@ -95,6 +96,12 @@ describe('OpenAiLlmClient against the fake server', () => {
     });
     expect(messages[0]?.content).toMatch(/second one\n\nthird one$/);
     expect(messages[0]?.content).not.toContain('first entry');
+  });
+
+  it("names the campaign's cast in the system message, or says nothing of a cast when it has none", () => {
+    const withCast = client().buildMessages({ prompt: 'p', cast: ['Grimble', 'Old Mara'] });
+    expect(withCast[0]?.content).toContain(`${CAST_INTRO} Grimble, Old Mara.`);
+    expect(client().buildMessages({ prompt: 'p', cast: [] })[0]?.content).toBe(DEFAULT_NARRATOR_PROMPT);
   });
 
   it('uses max_completion_tokens for OpenAI itself unless told otherwise', async () => {
