@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { TokenRole } from '../auth';
+import { stripSpeakerMarkup } from '../cast/markup';
 import type { AudioChunk, EndReason, PlaybackRequest } from '../playback';
 import type { ErrorCode } from './errors';
 import { campaignIdSchema, describeIssue, uuidSchema } from './schemas';
@@ -216,7 +217,7 @@ export function connectionRegistered(
 
 /**
  * What a viewer may read of a request on air: the DM its whole text (the
- * prompt, for `narrate`); a player the sentences spoken so far, up to and
+ * prompt, for `narrate`; voice tags left out); a player the sentences spoken so far, up to and
  * including the one on air (`chunks[0..onAirIndex]`), never the prompt.
  */
 export function onAirText(
@@ -225,7 +226,8 @@ export function onAirText(
   chunks: readonly (AudioChunk | undefined)[],
   onAirIndex: number,
 ): string {
-  if (viewer === 'dm') return request.text;
+  // The DM's own words, without the `<v Name>` tags that only choose voices.
+  if (viewer === 'dm') return stripSpeakerMarkup(request.text);
   const spoken: string[] = [];
   for (let i = 0; i <= onAirIndex && i < chunks.length; i++) {
     const chunk = chunks[i];

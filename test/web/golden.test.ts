@@ -196,6 +196,8 @@ describe('what a player may read (DESIGN.md rule 7)', () => {
     expect(p.onAirText('player', r, [first, chunk, next], 0)).toBe(first.text);
     expect(p.onAirText('player', r, [first, undefined, next], 2)).toBe(`${first.text} ${next.text}`);
     expect(p.onAirText('dm', r, [first], 0)).toBe(prompt);
+    const tagged = { ...request, text: 'The gate creaks. <v Grimble>"Who goes there?"</v>\nMara: Friends.' };
+    expect(p.onAirText('dm', tagged, [first], 0)).toBe('The gate creaks. "Who goes there?"\nMara: Friends.');
   });
 });
 
