@@ -1,5 +1,3 @@
-import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { mkdir } from 'node:fs/promises';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../log';
@@ -33,14 +31,17 @@ export async function openDatabase(options: DatabaseOptions, log: Logger): Promi
     const lite = await openPglite(options.dataDir);
     driver = lite;
     await applyMigrations(driver, log);
+    // Each driver's adapter is imported only when it is used (~1–2 MB of code each).
+    const { PrismaPGlite } = await import('pglite-prisma-adapter');
     prisma = new PrismaClient({ adapter: new PrismaPGlite(lite.client) });
   } else {
-    const pgDriver = openPostgres(
+    const pgDriver = await openPostgres(
       options.url,
       options.poolSize === undefined ? {} : { max: options.poolSize },
     );
     driver = pgDriver;
     await applyMigrations(driver, log);
+    const { PrismaPg } = await import('@prisma/adapter-pg');
     prisma = new PrismaClient({ adapter: new PrismaPg(pgDriver.pool) });
   }
   return {

@@ -1,10 +1,10 @@
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 
 /**
  * The raw driver under Prisma: PGlite (embedded) or a pg Pool (server). Used for
@@ -26,9 +26,25 @@ export interface SqlDriver {
  * PostgreSQL's buffer cache inside PGlite. PGlite's default is 128 MB; Bardcast's
  * tables are small (request and chunk rows, not audio), and every page of the
  * cache that gets touched stays resident in this process for good (WebAssembly
- * memory never shrinks). 16 MB holds the working set many times over.
+ * memory never shrinks): 16 MB cost ~13 MB more at idle than 4 MB. Pages that
+ * don't fit are read back from the data files (the OS keeps them cached); a
+ * workload of 9,000 queries over 21,000 chunk rows (a busy week of narrations)
+ * ran no slower with 4 MB (bench/RESULTS.md, "Memory of `npm start`").
  */
-export const PGLITE_SHARED_BUFFERS = '16MB';
+export const PGLITE_SHARED_BUFFERS = '4MB';
+
+/**
+ * PGlite runs one backend in single-user mode, but PostgreSQL still sizes its
+ * shared memory (process slots, lock table) for `max_connections` plus the
+ * background and WAL-sender slots: ~3 MB resident for slots nobody uses.
+ */
+const PGLITE_ONE_BACKEND = [
+  'max_connections=4',
+  'superuser_reserved_connections=0',
+  'max_wal_senders=0',
+  'max_replication_slots=0',
+  'autovacuum_max_workers=1',
+].flatMap((setting) => ['-c', setting]);
 
 /** Options of {@link openPglite}. */
 export interface PgliteOptions {
@@ -49,8 +65,11 @@ export async function openPglite(
   dataDir: string | undefined,
   options: PgliteOptions = {},
 ): Promise<SqlDriver & { client: PGlite }> {
+  // Imported here, not at the top: a server on DATABASE_URL never loads PGlite.
+  const { PGlite } = await import('@electric-sql/pglite');
   const startParams = [
     ...PGlite.defaultStartParams,
+    ...PGLITE_ONE_BACKEND,
     '-c',
     `shared_buffers=${options.sharedBuffers ?? PGLITE_SHARED_BUFFERS}`,
   ];
@@ -146,7 +165,12 @@ async function isEmptyOrMissing(dir: string): Promise<boolean> {
 }
 
 /** Connects a pg Pool to a PostgreSQL server. */
-export function openPostgres(url: string, options: { max?: number } = {}): SqlDriver & { pool: pg.Pool } {
+export async function openPostgres(
+  url: string,
+  options: { max?: number } = {},
+): Promise<SqlDriver & { pool: pg.Pool }> {
+  // Imported here, not at the top: the embedded database (the default) never loads pg.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,

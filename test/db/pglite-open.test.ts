@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { initPgliteDataDir, openPglite, PgliteInitError } from '../../src/db/sql';
+import { initPgliteDataDir, openPglite, PGLITE_SHARED_BUFFERS, PgliteInitError } from '../../src/db/sql';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -16,7 +16,9 @@ describe('opening the embedded database', () => {
     const dataDir = path.join(parent, 'pg');
     const db = await openPglite(dataDir);
     try {
-      expect(await db.query('SHOW shared_buffers')).toEqual([{ shared_buffers: '16MB' }]);
+      expect(await db.query('SHOW shared_buffers')).toEqual([{ shared_buffers: PGLITE_SHARED_BUFFERS }]);
+      // One backend: shared memory is not sized for a hundred unused connection slots.
+      expect(await db.query('SHOW max_connections')).toEqual([{ max_connections: '4' }]);
       await db.exec('CREATE TABLE t (x int); INSERT INTO t VALUES (7)');
     } finally {
       await db.close();
