@@ -5,7 +5,6 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import type { TimerHandle } from '../../clock';
 import type { TokenClaims, TokenRole } from '../../auth';
 import type { DeliveryField } from '../../playback';
 import type { WebContext } from '../context';
@@ -36,9 +35,6 @@ export const CloseCode = {
 /** The close reason (and `error` message) when a connection's token expires. */
 export const TOKEN_EXPIRED_REASON = 'The link has expired; ask the DM for a fresh one.';
 
-/** Longest delay Node's timers take (a longer one fires at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * A page's per-tab id (`client` on the WebSocket URL): random, kept in the
  * tab's sessionStorage. Letters, digits, `_` and `-`, 8 to 64 characters.
@@ -60,19 +56,20 @@ export function supersedeKey(tokenId: string, clientId: string | null): string {
 /** Why a connection was dropped by the server. */
 export type DropReason = 'slow' | 'abuse' | 'dead';
 
-/** Remembers at most `max` ids, forgetting the oldest. */
+/** Remembers at most `max` ids, forgetting the oldest; allocated on first use (thousands of listeners hold one). */
 class BoundedSet {
-  readonly #set = new Set<string>();
+  #set: Set<string> | null = null;
   constructor(private readonly max: number) {}
   has(id: string): boolean {
-    return this.#set.has(id);
+    return this.#set?.has(id) ?? false;
   }
   delete(id: string): void {
-    this.#set.delete(id);
+    this.#set?.delete(id);
   }
   add(id: string): void {
-    this.#set.add(id);
-    if (this.#set.size > this.max) this.#set.delete(this.#set.values().next().value as string);
+    const set = (this.#set ??= new Set());
+    set.add(id);
+    if (set.size > this.max) set.delete(set.values().next().value as string);
   }
 }
 
@@ -95,6 +92,8 @@ export class ClientConnection {
   readonly kind: 'PLAYER' | 'DM';
   /** The token's role: what this connection may read (protocol.ts `Viewer`). */
   readonly role: TokenRole;
+  /** When the token expires (clock ms): the hub closes the connection then. */
+  readonly expiresAtMs: number;
   /** Cleared by each ping, set by each pong: a connection that stays false missed a pong. */
   alive = true;
   readonly #ws: WebSocket;
@@ -117,7 +116,6 @@ export class ClientConnection {
   #lastHeartbeatWrite: number;
   #endStatus: 'SUPERSEDED' | 'FAILED' | 'DISCONNECTED' | null = null;
   #closed = false;
-  #expiryTimer: TimerHandle | null = null;
   #resolveClosed: () => void = () => {};
   /** Settles once the socket is closed. */
   readonly whenClosed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
@@ -165,26 +163,15 @@ export class ClientConnection {
     });
     ws.on('error', (err) => ctx.log.debug({ err, connection: id }, 'WebSocket error'));
     ws.on('close', () => this.#onClose());
-    this.#armExpiry(claims.expiresAt * 1000);
+    this.expiresAtMs = claims.expiresAt * 1000;
   }
 
   /**
-   * Closes the connection when its token expires (4401, with the reason the
-   * page shows): a link that expired must not keep listening. Long tokens
-   * (days) are re-armed in steps Node's timers can hold.
+   * The token expired (the hub's one timer for all connections says when):
+   * closes with 4401 and the reason the page shows. A link that expired must
+   * not keep listening.
    */
-  #armExpiry(expiresAtMs: number): void {
-    const clock = this.#ctx.clock;
-    const left = expiresAtMs - clock.now();
-    if (left <= 0) {
-      this.#expire();
-      return;
-    }
-    this.#expiryTimer = clock.setTimeout(() => this.#armExpiry(expiresAtMs), Math.min(left, MAX_TIMER_MS));
-  }
-
-  #expire(): void {
-    this.#expiryTimer = null;
+  expire(): void {
     if (this.#closed || this.#endStatus) return;
     this.#endStatus = 'DISCONNECTED';
     this.#ctx.log.info({ connection: this.id, campaign: this.campaignId }, 'WebSocket token expired');
@@ -380,8 +367,6 @@ export class ClientConnection {
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#expiryTimer) this.#ctx.clock.clearTimeout(this.#expiryTimer);
-    this.#expiryTimer = null;
     const status = this.#endStatus ?? 'DISCONNECTED';
     if (status !== 'SUPERSEDED') {
       this.#ctx.connections.closed(this.id, status, new Date(this.#ctx.clock.now()));

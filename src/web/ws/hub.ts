@@ -31,6 +31,7 @@ import { CAMPAIGN_ID_RE } from '../schemas';
 import type { StationEvent } from '../station-feed';
 import { onAirView, queueView, readyChunkIds } from '../views';
 import { CLIENT_ID_RE, ClientConnection, type DropReason } from './connection';
+import { Expiries } from './expiries';
 import { encodeTextFrames } from './frames';
 
 /** Serialises a message for every viewer role (a message the same for all is serialised once). */
@@ -100,6 +101,8 @@ export class WebSocketHub {
   /** The latest connection id of each (campaign, token), open or not: where fallback ACKs go. */
   readonly #lastByToken = new Map<string, ClientConnection>();
   readonly #ping: NodeJS.Timeout;
+  /** Token expiry of every open connection, on one timer. */
+  readonly #expiries: Expiries<ClientConnection>;
   #closing = false;
   /** Every connection not yet closed (superseded ones too, until their socket is gone). */
   readonly #all = new Set<ClientConnection>();
@@ -120,6 +123,7 @@ export class WebSocketHub {
     // Transport keep-alive runs on real time: it is about sockets, not the station.
     this.#ping = setInterval(() => this.#pingAll(), ctx.limits.wsPingIntervalMs);
     this.#ping.unref();
+    this.#expiries = new Expiries(ctx.clock, (c) => c.expire());
   }
 
   /** Open connections (all campaigns, or one). */
@@ -181,6 +185,7 @@ export class WebSocketHub {
   close(): void {
     this.#closing = true;
     clearInterval(this.#ping);
+    this.#expiries.clear();
     for (const c of this.#all) c.goAway();
     this.#wss.close();
   }
@@ -234,6 +239,7 @@ export class WebSocketHub {
     room.connections.add(connection);
     this.#greetedAt.set(connection, this.#seq);
     this.#greet(connection, this.#ctx.engine.stations.get(campaignId));
+    this.#expiries.add(connection, connection.expiresAtMs);
   }
 
   /** Late-join: registration, what is on air and where, the schedule and the queue. */
