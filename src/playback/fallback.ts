@@ -58,33 +58,33 @@ interface WriteGroup {
  */
 function groupWrites(queue: readonly QueuedWrite[]): WriteGroup[] {
   const groups: WriteGroup[] = [];
-  let moves: { ids: Set<string>; group: WriteGroup } | null = null;
+  let run: { moves: ChunkMove[]; parts: QueuedWrite[] } | null = null;
+  const endRun = (): void => {
+    if (!run) return;
+    const [only] = run.moves;
+    groups.push({
+      op:
+        run.moves.length === 1 && only
+          ? { op: 'moveChunk', ...only }
+          : { op: 'moveChunks', moves: run.moves },
+      parts: run.parts,
+    });
+    run = null;
+  };
   for (const w of queue) {
     const op = w.op;
     if (op.op !== 'moveChunk') {
-      moves = null;
+      endRun();
       groups.push({ op, parts: [w] });
       continue;
     }
-    const move: ChunkMove = { id: op.id, from: op.from, patch: op.patch };
-    if (moves && !moves.ids.has(op.id)) {
-      moves.ids.add(op.id);
-      const g = moves.group;
-      g.op = g.op.op === 'moveChunks' ? g.op : { op: 'moveChunks', moves: [toMove(g.op)] };
-      (g.op as Extract<WriteOp, { op: 'moveChunks' }>).moves.push(move);
-      g.parts.push(w);
-      continue;
-    }
-    const group: WriteGroup = { op, parts: [w] };
-    moves = { ids: new Set([op.id]), group };
-    groups.push(group);
+    if (run?.moves.some((m) => m.id === op.id)) endRun();
+    run ??= { moves: [], parts: [] };
+    run.moves.push({ id: op.id, from: op.from, patch: op.patch });
+    run.parts.push(w);
   }
+  endRun();
   return groups;
-}
-
-function toMove(op: WriteOp): ChunkMove {
-  if (op.op !== 'moveChunk') throw new Error(`not a chunk move: ${op.op}`);
-  return { id: op.id, from: op.from, patch: op.patch };
 }
 
 /**
