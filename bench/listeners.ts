@@ -9,6 +9,8 @@
 //    listener, server CPU in a steady window, fan-out from each chunk going on
 //    air (server side) to every client's `station_schedule` naming it, and
 //    whether each live MP3 kept real time (audio received vs time elapsed).
+//  - Bardcast on PostgreSQL (--postgres URL, default $TEST_DATABASE_URL; at
+//    --postgres-n, default 5000): the same, its database backends' CPU counted.
 //  - Icecast: N MP3 listeners of the mount. Connect rate, RSS and CPU per
 //    listener, real time, and how far behind live a player that starts at
 //    once plays (the audio Icecast hands a new listener at once, its burst).
@@ -32,12 +34,16 @@ const { values } = parseArgs({
     // Icecast accepts 15–100 listeners a second here: the cut-off bounds the section (~8 min by default).
     'connect-timeout': { type: 'string', default: '90' },
     'no-icecast': { type: 'boolean', default: false },
+    // Also Bardcast on a PostgreSQL server at these N (its backends' CPU counted); skipped when empty.
+    postgres: { type: 'string', default: process.env['TEST_DATABASE_URL'] ?? '' },
+    'postgres-n': { type: 'string', default: '5000' },
     // Diagnosis: the server skips per-listener database rows.
     'no-listener-rows': { type: 'boolean', default: false },
   },
   strict: false,
 });
 const SIZES = String(values.n).split(',').map(Number);
+const POSTGRES_SIZES = String(values['postgres-n']).split(',').map(Number);
 const WINDOW_S = Number(values.window);
 const LIVE_SHARE = Number(values['live-share']);
 const CONNECT_TIMEOUT_MS = Number(values['connect-timeout']) * 1000;
@@ -76,6 +82,8 @@ interface ServerChild {
   chunkStarts: Map<string, number>;
   /** Forces two full collections in the server, then reads its memory. */
   collect(): Promise<Collected>;
+  /** PostgreSQL backends serving the server (none on PGlite). */
+  dbPids(): Promise<number[]>;
   stop(): Promise<void>;
 }
 
@@ -87,8 +95,10 @@ async function startServer(extra: string[] = []): Promise<ServerChild> {
   children.add(child);
   const chunkStarts = new Map<string, number>();
   let onCollected: ((m: { heapUsed: number; external: number }) => void) | null = null;
-  child.on('message', (m: { type: string; heapUsed?: number; external?: number }) => {
+  let onPids: ((pids: number[]) => void) | null = null;
+  child.on('message', (m: { type: string; heapUsed?: number; external?: number; pids?: number[] }) => {
     if (m.type === 'collected') onCollected?.({ heapUsed: m.heapUsed!, external: m.external! });
+    if (m.type === 'dbPids') onPids?.(m.pids!);
   });
   const ready = await new Promise<{ url: string; token: string }>((resolve, reject) => {
     child.on(
@@ -111,6 +121,14 @@ async function startServer(extra: string[] = []): Promise<ServerChild> {
       });
       onCollected = null;
       return { rssKiB: rssKiB(child.pid!), heapKiB: m.heapUsed / 1024, externalKiB: m.external / 1024 };
+    },
+    dbPids: async () => {
+      const pids = await new Promise<number[]>((resolve) => {
+        onPids = resolve;
+        child.send({ type: 'dbPids' });
+      });
+      onPids = null;
+      return pids;
     },
     stop: async () => {
       if (child.exitCode !== null) return;
@@ -226,8 +244,11 @@ interface Row {
   loader: number;
 }
 
-async function runBardcast(n: number): Promise<Row> {
-  const server = await startServer(values['no-listener-rows'] ? ['--no-listener-rows'] : []);
+async function runBardcast(n: number, postgres = ''): Promise<Row> {
+  const server = await startServer([
+    ...(values['no-listener-rows'] ? ['--no-listener-rows'] : []),
+    ...(postgres ? ['--postgres', postgres] : []),
+  ]);
   const pid = server.child.pid!;
   await sleep(1500);
   const before = await server.collect();
@@ -283,11 +304,16 @@ async function runBardcast(n: number): Promise<Row> {
   );
   await sleep(1500); // settle
   const connected = await server.collect();
-  const cpu0 = cpuSeconds(pid);
+  // On PostgreSQL the database's work is done by its backends: counted with the server's.
+  // (A backend that starts during the window counts whole: it did all its work inside the window.)
+  const dbPids = new Set(await server.dbPids());
+  const serverCpu = () => cpuSeconds(pid) + [...dbPids].reduce((sum, p) => sum + (cpuSeconds(p) || 0), 0);
+  const cpu0 = serverCpu();
   const w0 = epochMs();
   const t0 = performance.now();
   await sleep(WINDOW_S * 1000);
-  const cpuPct = ((cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+  for (const p of await server.dbPids()) dbPids.add(p);
+  const cpuPct = ((serverCpu() - cpu0) / ((performance.now() - t0) / 1000)) * 100;
   await sleep(1000); // late deliveries of the window's last chunk
   const rt = realTime(live);
   const loaderCpu = process.cpuUsage(loaderCpu0);
@@ -306,7 +332,7 @@ async function runBardcast(n: number): Promise<Row> {
   await server.stop();
   return {
     n,
-    system: values['no-listener-rows'] ? 'Bardcast, no listener rows' : 'Bardcast',
+    system: `Bardcast${postgres ? ' on PostgreSQL' : ''}${values['no-listener-rows'] ? ', no listener rows' : ''}`,
     connected: conn.ok,
     refused: conn.failed,
     connectS: conn.ms / 1000,
@@ -404,6 +430,10 @@ for (const n of SIZES) {
   if (withIcecast) {
     rows.push(await runIcecast(n));
     console.log(`  N=${n} Icecast done; ${loadLine()}`);
+  }
+  if (values.postgres && POSTGRES_SIZES.includes(n)) {
+    rows.push(await runBardcast(n, String(values.postgres)));
+    console.log(`  N=${n} Bardcast on PostgreSQL done; ${loadLine()}`);
   }
 }
 console.log(

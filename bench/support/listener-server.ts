@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { TokenSigner } from '../../src/auth';
 import { systemClock } from '../../src/clock';
 import { loadConfig } from '../../src/config';
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     password: { type: 'string' },
     'max-ws': { type: 'string', default: '20000' },
     'max-streams': { type: 'string', default: '2000' },
+    // A PostgreSQL server URL: the engine uses a database of its own there instead of PGlite.
+    postgres: { type: 'string' },
     // Diagnosis: drop the per-listener database rows (connections, deliveries) to see what they cost.
     'no-listener-rows': { type: 'boolean', default: false },
   },
@@ -49,8 +52,36 @@ function tonePcm(ms: number, freq: number): Buffer {
 }
 
 const dir = await mkdtemp(path.join(tmpdir(), 'bardcast-listeners-'));
-// On disk, as `npm start` keeps it (data/pg): an in-memory database would count its tables as the server's memory.
-const db = await openDatabase({ kind: 'pglite', dataDir: path.join(dir, 'pg') }, silentLogger);
+let dropDb = async () => {};
+let db: Awaited<ReturnType<typeof openDatabase>>;
+if (values.postgres) {
+  const name = `bardcast_listeners_bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: values.postgres });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(values.postgres);
+  u.pathname = `/${name}`;
+  db = await openDatabase({ kind: 'postgres', url: u.toString() }, silentLogger);
+  dropDb = async () => {
+    const a = new pg.Client({ connectionString: values.postgres });
+    await a.connect();
+    await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await a.end();
+  };
+} else {
+  // On disk, as `npm start` keeps it (data/pg): an in-memory database would count its tables as the server's memory.
+  db = await openDatabase({ kind: 'pglite', dataDir: path.join(dir, 'pg') }, silentLogger);
+}
+/** Server processes (PostgreSQL backends) working for this server: their CPU is the server's too. */
+async function databasePids(): Promise<number[]> {
+  if (!values.postgres) return [];
+  const rows = await db.prisma.$queryRawUnsafe<{ pid: number }[]>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`,
+  );
+  return rows.map((r) => Number(r.pid));
+}
 const engine = await startPlaybackEngine({
   repository: new PrismaPlaybackRepository(db.prisma, db.ping),
   store: new FileAudioStore(dir),
@@ -138,6 +169,7 @@ async function shutdown(): Promise<void> {
   await web.close();
   await engine.stop();
   await db.close();
+  await dropDb().catch(() => {});
   await rm(dir, { recursive: true, force: true });
   process.exit(0);
 }
@@ -156,5 +188,6 @@ function collect(): void {
 process.on('message', (m: { type?: string }) => {
   if (m.type === 'stop') void shutdown();
   if (m.type === 'collect') collect();
+  if (m.type === 'dbPids') void databasePids().then((pids) => send({ type: 'dbPids', pids }));
 });
 process.on('disconnect', () => void shutdown());
