@@ -6,13 +6,22 @@
  * sox the silence at the cut (the end of chunk 1 plus the start of chunk 2,
  * below -45 dBFS) against the pauses flite itself makes inside the whole
  * sentence (silent stretches of 60 ms or more, in 10 ms windows).
+ *
+ * Then the first-chunk guess (src/narration/first-guess.ts) on all 20, each
+ * streamed in the fake LLM's tokens at the bench's 30 tokens/s: whether the
+ * first guess spoken was the chunk the splitter cut, how many TTS calls went
+ * on wrong guesses, and how much earlier the first chunk's speech started
+ * than it would once the cut is certain.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { splitSentences } from '../src/narration/splitter';
+import { fakeTokenize } from '../src/narration/fake-openai-server';
+import { FirstChunkGuess } from '../src/narration/first-guess';
+import { createSentenceSplitter, splitSentences } from '../src/narration/splitter';
 import { FliteTtsProvider } from '../src/narration/tts';
+import type { TtsProvider } from '../src/narration/tts/types';
 
 const samples = [
   'The door of the Gilded Flagon swings open on a wall of warmth and noise. Pipe smoke curls beneath the low beams.',
@@ -121,4 +130,51 @@ console.log(
     .join(' '),
   '| inner pauses',
   sorted(inner).join(' '),
+);
+
+/** The guess on one text streamed token by token: TTS calls started (time in tokens) and the certain first chunk. */
+function guessOn(text: string): { hit: boolean; wasted: number; leadTokens: number; first: string } {
+  const calls: Array<{ text: string; token: number; aborted: boolean }> = [];
+  let token = 0;
+  const tts = {
+    synthesize: ({ text: t, signal }: { text: string; signal?: AbortSignal }) => {
+      const call = { text: t, token, aborted: false };
+      calls.push(call);
+      signal?.addEventListener('abort', () => (call.aborted = true));
+      return new Promise(() => {});
+    },
+  } as unknown as TtsProvider;
+  const guess = new FirstChunkGuess({ tts, voice: 'v', signal: new AbortController().signal });
+  const splitter = createSentenceSplitter();
+  let first: string | undefined;
+  for (const delta of fakeTokenize(text)) {
+    first = splitter.push(delta)[0];
+    if (first !== undefined) break;
+    const tentative = splitter.tentativeFirst();
+    guess.offer(tentative === null ? null : { speaker: null, text: tentative });
+    token++;
+  }
+  first ??= splitter.flush()[0] ?? '';
+  const taken = guess.take({ speaker: null, text: first }) !== null;
+  const spoken = calls.find((c) => !c.aborted);
+  return {
+    hit: taken,
+    wasted: calls.filter((c) => c.aborted).length,
+    leadTokens: taken && spoken ? token - spoken.token : 0,
+    first,
+  };
+}
+const MS_PER_TOKEN = 1000 / 30;
+const guesses = samples.map(guessOn);
+console.log('\nFirst-chunk guess, streamed in the fake LLM tokens (30 tokens/s):');
+guesses.forEach((g, i) =>
+  console.log(
+    `${i + 1}. ${g.hit ? `came true, ${Math.round(g.leadTokens * MS_PER_TOKEN)} ms early` : 'no guess taken'}` +
+      `${g.wasted ? `, ${g.wasted} TTS call(s) on a wrong guess` : ''}: [${g.first}]`,
+  ),
+);
+const leads = guesses.filter((g) => g.hit).map((g) => Math.round(g.leadTokens * MS_PER_TOKEN));
+console.log(
+  `guess came true ${leads.length}/${guesses.length}; lead ${sorted(leads).join(' ')} ms; ` +
+    `TTS calls on wrong guesses ${guesses.reduce((n, g) => n + g.wasted, 0)} in ${guesses.length} narrations`,
 );

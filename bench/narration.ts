@@ -14,9 +14,17 @@
  * - Serial baseline: the whole text first, then TTS + encode sentence by
  *   sentence; its TTFA is when its first chunk goes on air.
  * - Underruns: the station's underrun counter while the narration was on air.
+ * - No guess: the same pipeline without the first-chunk guess (TTS of chunk
+ *   1 starts only once the splitter is sure of its cut; first-guess.ts).
  * - Before: the same pipeline with the splitter's earlier fast start (first
- *   chunk = the first clause of 40+ chars, up to 100), in the same run.
+ *   chunk = the first clause of 40+ chars, up to 100) and no guess, in the
+ *   same run.
+ *
+ * With a guess that came true, chunk 1's TTS started before the splitter was
+ * sure of it: "guess lead" is by how much, and TTFA can be below the floor
+ * (which is measured from the certain cut).
  */
+import { readFileSync } from 'node:fs';
 import { systemClock } from '../src/clock';
 import {
   FfmpegAudioEncoder,
@@ -59,6 +67,8 @@ interface PipelineRun {
   /** Encode done → on air (audio files, chunk row, station). */
   commit: number;
   underruns: number;
+  /** Certain cut − TTS start on the guess, when the guess came true; null otherwise. */
+  guessLead: number | null;
   firstSentenceChars: number;
   chunkTexts: string[];
 }
@@ -98,7 +108,11 @@ async function underrunCount(engine: PlaybackEngine): Promise<number> {
   return (await engine.metrics.stationUnderruns.get()).values[0]?.value ?? 0;
 }
 
-async function pipelineRun(ctx: Ctx, splitter?: SentenceSplitterOptions): Promise<PipelineRun> {
+async function pipelineRun(
+  ctx: Ctx,
+  splitter?: SentenceSplitterOptions,
+  guessFirstChunk = true,
+): Promise<PipelineRun> {
   const trace: PipelineTraceEvent[] = [];
   const deltas: Array<{ at: number; text: string }> = [];
   const service = new NarrationPipeline({
@@ -109,6 +123,7 @@ async function pipelineRun(ctx: Ctx, splitter?: SentenceSplitterOptions): Promis
     concurrency: 3,
     clock: systemClock,
     onTrace: (e) => trace.push(e),
+    guessFirstChunk,
     ...(splitter ? { splitter } : {}),
   });
   const underrunsBefore = await underrunCount(ctx.engine);
@@ -147,7 +162,9 @@ async function pipelineRun(ctx: Ctx, splitter?: SentenceSplitterOptions): Promis
     }
   }
   const llm = first.at - at('llm-start');
-  const tts = at('tts-end', 0) - at('tts-start', 0);
+  // A guess that came true: chunk 1's speech started then (the last guess of that text).
+  const guess = trace.filter((e) => e.type === 'tts-guess' && e.text === first.text).pop();
+  const tts = at('tts-end', 0) - (guess ? guess.at : at('tts-start', 0));
   const encode = at('encode-end', 0) - at('encode-start', 0);
   return {
     ttfa: airedAt - receivedAt,
@@ -159,6 +176,7 @@ async function pipelineRun(ctx: Ctx, splitter?: SentenceSplitterOptions): Promis
     preLlm: at('llm-start') - receivedAt,
     commit: airedAt - at('encode-end', 0),
     underruns,
+    guessLead: guess ? first.at - guess.at : null,
     firstSentenceChars: first.text.length,
     chunkTexts: trace.flatMap((e) => (e.type === 'sentence' ? [(e as { text: string }).text] : [])),
   };
@@ -218,54 +236,68 @@ async function main(): Promise<void> {
     await serialRun(ctx);
 
     const pipeline: PipelineRun[] = [];
+    const noGuess: PipelineRun[] = [];
     const before: PipelineRun[] = [];
     const serial: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       process.stderr.write(`run ${i + 1}/${RUNS}\n`);
+      // Interleaved, so each row's columns saw the same load.
       pipeline.push(await pipelineRun(ctx));
+      noGuess.push(await pipelineRun(ctx, undefined, false));
       serial.push(await serialRun(ctx));
-      before.push(await pipelineRun(ctx, BEFORE_SPLITTER));
+      before.push(await pipelineRun(ctx, BEFORE_SPLITTER, false));
     }
-    report(pipeline, serial, before);
+    report(pipeline, noGuess, serial, before);
   } finally {
     await station.close();
   }
 }
 
-function report(pipeline: PipelineRun[], serial: number[], before: PipelineRun[]): void {
+function report(
+  pipeline: PipelineRun[],
+  noGuess: PipelineRun[],
+  serial: number[],
+  before: PipelineRun[],
+): void {
   const lines: string[] = [];
   const chunks = pipeline[0]?.chunkTexts ?? [];
   lines.push(
     `Runs: ${pipeline.length}; 6-sentence narration, first chunk ${pipeline[0]?.firstSentenceChars ?? 0} chars ` +
       `(before: ${before[0]?.firstSentenceChars ?? 0}); all times ms; target: first chunk on air within ${TTFA_TARGET_MS} ms, no underrun.`,
     '',
-    '| run | TTFA | met (≤ 1500) | floor | = LLM to chunk 1 | + TTS | + encode | TTFA − floor | underruns on air | before: TTFA | before: underruns | serial TTFA |',
-    '| --- | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| run | TTFA | met (≤ 1500) | floor | = LLM to chunk 1 | + TTS | + encode | guess lead | TTFA − floor | underruns on air | no guess: TTFA | no guess: underruns | before: TTFA | before: underruns | serial TTFA |',
+    '| --- | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
+  const lead = (x: number | null) => (x === null ? '—' : ms(x));
   pipeline.forEach((r, i) => {
     const b = before[i];
+    const n = noGuess[i];
     lines.push(
-      `| ${i + 1} | ${ms(r.ttfa)} | ${r.ttfa <= TTFA_TARGET_MS ? 'yes' : 'NO'} | ${ms(r.floor)} | ${ms(r.llm)} | ${ms(r.tts)} | ${ms(r.encode)} | ${ms(r.ttfa - r.floor)} | ${r.underruns} | ${ms(b?.ttfa ?? NaN)} | ${b?.underruns ?? '—'} | ${ms(serial[i] ?? NaN)} |`,
+      `| ${i + 1} | ${ms(r.ttfa)} | ${r.ttfa <= TTFA_TARGET_MS ? 'yes' : 'NO'} | ${ms(r.floor)} | ${ms(r.llm)} | ${ms(r.tts)} | ${ms(r.encode)} | ${lead(r.guessLead)} | ${ms(r.ttfa - r.floor)} | ${r.underruns} | ${ms(n?.ttfa ?? NaN)} | ${n?.underruns ?? '—'} | ${ms(b?.ttfa ?? NaN)} | ${b?.underruns ?? '—'} | ${ms(serial[i] ?? NaN)} |`,
     );
   });
+  const leads = pipeline.flatMap((r) => (r.guessLead === null ? [] : [r.guessLead]));
   const col = (f: (r: PipelineRun) => number) => pipeline.map(f);
   for (const [name, agg] of [
     ['median', median],
     ['max', max],
   ] as const) {
     lines.push(
-      `| **${name}** | ${ms(agg(col((r) => r.ttfa)))} | ${pipeline.filter((r) => r.ttfa <= TTFA_TARGET_MS).length}/${pipeline.length} | ${ms(agg(col((r) => r.floor)))} | ${ms(agg(col((r) => r.llm)))} | ${ms(agg(col((r) => r.tts)))} | ${ms(agg(col((r) => r.encode)))} | ${ms(agg(col((r) => r.ttfa - r.floor)))} | ${agg(col((r) => r.underruns))} | ${ms(agg(before.map((r) => r.ttfa)))} | ${agg(before.map((r) => r.underruns))} | ${ms(agg(serial))} |`,
+      `| **${name}** | ${ms(agg(col((r) => r.ttfa)))} | ${pipeline.filter((r) => r.ttfa <= TTFA_TARGET_MS).length}/${pipeline.length} | ${ms(agg(col((r) => r.floor)))} | ${ms(agg(col((r) => r.llm)))} | ${ms(agg(col((r) => r.tts)))} | ${ms(agg(col((r) => r.encode)))} | ${leads.length ? ms(agg(leads)) : '—'} | ${ms(agg(col((r) => r.ttfa - r.floor)))} | ${agg(col((r) => r.underruns))} | ${ms(agg(noGuess.map((r) => r.ttfa)))} | ${agg(noGuess.map((r) => r.underruns))} | ${ms(agg(before.map((r) => r.ttfa)))} | ${agg(before.map((r) => r.underruns))} | ${ms(agg(serial))} |`,
     );
   }
   const ratio = (a: number, b: number) => (a / b).toFixed(2);
   lines.push(
     '',
-    `Median TTFA ours / before = ${ratio(median(col((r) => r.ttfa)), median(before.map((r) => r.ttfa)))}, ` +
+    `Guess came true in ${leads.length}/${pipeline.length} runs. ` +
+      `Median TTFA ours / no guess = ${ratio(median(col((r) => r.ttfa)), median(noGuess.map((r) => r.ttfa)))}, ` +
+      `ours / before = ${ratio(median(col((r) => r.ttfa)), median(before.map((r) => r.ttfa)))}, ` +
       `ours / serial = ${ratio(median(col((r) => r.ttfa)), median(serial))}. ` +
       `Prompt → LLM call ${ms(median(col((r) => r.preLlm)))} ms; encode done → on air ${ms(median(col((r) => r.commit)))} ms; ` +
       `the splitter waited ${ms(median(col((r) => r.splitterWait)))} ms after chunk 1's last character.`,
     '',
     `Chunks: ${chunks.map((c) => `"${c}"`).join(' | ')}`,
+    `Load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -25,6 +25,8 @@ export interface AttributedSplitterOptions extends SpeakerMarkupOptions {
 export interface AttributedSplitter {
   push(delta: string): AttributedSentence[];
   flush(): AttributedSentence[];
+  /** The narration's first chunk as the splitter would cut it now ({@link SentenceSplitter.tentativeFirst}), or null. */
+  tentativeFirst(): AttributedSentence | null;
 }
 
 /** Creates an {@link AttributedSplitter}. */
@@ -65,6 +67,11 @@ export function createAttributedSplitter(options: AttributedSplitterOptions = {}
   };
   return {
     push: (delta) => feed(parser.push(delta)),
+    tentativeFirst: () => {
+      if (started || splitter !== first) return null;
+      const text = first.tentativeFirst();
+      return text !== null && /[\p{L}\p{N}]/u.test(text) ? { speaker, text } : null;
+    },
     flush: () => {
       const out = feed(parser.end());
       out.push(...tag(splitter.flush(), speaker));

@@ -23,6 +23,7 @@ import {
   type RequestWithChunks,
 } from '../playback';
 import type { AudioEncoder } from './encoder';
+import { FirstChunkGuess } from './first-guess';
 import type { LlmClient } from './llm';
 import { NarrationProgressTracker } from './progress';
 import type { RateLimiter } from './rate-limit';
@@ -49,6 +50,8 @@ export type PipelineTraceEvent = { narration: number; at: number } & (
   | { type: 'accepted'; requestId: string }
   | { type: 'llm-start' }
   | { type: 'sentence'; seq: number; text: string }
+  /** TTS started on a guess of the first chunk (first-guess.ts), before the splitter was sure of it. */
+  | { type: 'tts-guess'; text: string }
   | { type: 'text-complete'; total: number }
   | { type: 'tts-start'; seq: number }
   | { type: 'tts-end'; seq: number }
@@ -73,6 +76,12 @@ export interface NarrationPipelineOptions {
   /** Longest wait for that history before writing without it (default 500 ms). */
   historyTimeoutMs?: number;
   splitter?: SentenceSplitterOptions;
+  /**
+   * Start speaking an LLM narration's first chunk on the splitter's guess of
+   * its cut, before the cut is certain (first-guess.ts; default true). At most
+   * two TTS calls per narration are spent on guesses that turn out wrong.
+   */
+  guessFirstChunk?: boolean;
   /** Voices of the campaign's cast; without it every sentence is the narrator's. */
   cast?: SpeakerVoiceResolver | null | undefined;
   clock?: Clock;
@@ -182,6 +191,8 @@ interface Job {
   ended: RequestEndedError | undefined;
   /** Each speaker's voice, fixed for the whole request at its first line. */
   speakerVoices: Map<string, Promise<string>>;
+  /** The first chunk's speech, started on a guess while the LLM writes (a fresh LLM stream only). */
+  firstGuess?: FirstChunkGuess | undefined;
 }
 
 /** The {@link NarrationService} on the playback engine. */
@@ -470,16 +481,29 @@ export class NarrationPipeline implements NarrationService {
     };
     yield* take(splitter.push(script));
     if (source.stream) {
+      const guess = skip === 0 && this.#o.guessFirstChunk !== false ? this.#guessFirst(job) : null;
       const stream = source.stream();
       for await (const delta of stream) {
         script += delta;
         const certain = splitter.push(delta);
         if (certain.length > 0) record(false);
+        else if (index === 0) guess?.offer(splitter.tentativeFirst());
         yield* take(certain);
       }
     }
     if (!source.complete) record(true);
     yield* take(splitter.flush());
+  }
+
+  /** Starts guessing the first chunk of `job` (see first-guess.ts). */
+  #guessFirst(job: Job): FirstChunkGuess {
+    job.firstGuess = new FirstChunkGuess({
+      tts: this.#o.tts,
+      voice: job.voice,
+      signal: job.controller.signal,
+      onGuess: (text) => this.#trace(job, { type: 'tts-guess', text }),
+    });
+    return job.firstGuess;
   }
 
   /** `narrate`: the LLM's (continued) stream, after the story so far. */
@@ -529,6 +553,7 @@ export class NarrationPipeline implements NarrationService {
       fail(error);
     }
     await Promise.allSettled(tasks);
+    job.firstGuess?.cancel();
     await this.#finish(job, total);
   }
 
@@ -549,11 +574,13 @@ export class NarrationPipeline implements NarrationService {
   ): Promise<void> {
     const { signal } = job.controller;
     const voice = speaker === null ? job.voice : await this.#speakerVoice(job, speaker);
+    // The first chunk's speech may be on its way already, started on a guess of its text.
+    const guessed = seq === 0 ? job.firstGuess?.take({ text, speaker }) : null;
     const ttsStarted = this.#clock.now();
     this.#trace(job, { type: 'tts-start', seq });
     let audio;
     try {
-      audio = await this.#o.tts.synthesize({ text, voice, signal });
+      audio = await (guessed ?? this.#o.tts.synthesize({ text, voice, signal }));
     } catch (error) {
       throw signal.aborted ? abortReason(signal) : new StageError('tts', seq, error);
     }

@@ -45,6 +45,16 @@ export interface SentenceSplitter {
   push(delta: string): string[];
   /** Ends the stream; returns whatever is left. The splitter is then ready for a new stream. */
   flush(): string[];
+  /**
+   * While the first chunk is still open: the cut it gets if its sentence runs
+   * on past `firstMaxChars` with no better boundary before then (the first
+   * clause boundary, else the first phrase boundary, at `firstMinChars` or
+   * later), or it ends right there. A guess, to start speaking the first chunk
+   * before the splitter is sure of it (the pipeline checks it against the
+   * chunk that comes out); null when there is no boundary yet or the first
+   * chunk is out.
+   */
+  tentativeFirst(): string | null;
 }
 
 const TERMINATORS = '.!?…';
@@ -258,6 +268,18 @@ class StreamingSentenceSplitter implements SentenceSplitter {
   push(delta: string): string[] {
     this.#pending += this.#stripper.push(delta);
     return this.#drain(false);
+  }
+
+  tentativeFirst(): string | null {
+    if (this.#emitted > 0) return null;
+    const text = this.#pending;
+    const limit = this.#firstMaxChars;
+    const cut =
+      clauseBoundaries(text, limit).find((c) => c >= this.#firstMinChars) ??
+      phraseBoundaries(text, limit).find((c) => c >= this.#firstMinChars);
+    if (cut === undefined) return null;
+    const chunk = text.slice(0, cut).replace(/\s+/g, ' ').trim();
+    return chunk || null;
   }
 
   flush(): string[] {
