@@ -9,13 +9,14 @@ import type { FakeOpenAiServer } from '../../src/narration/fake-openai-server';
 import { accountFor } from './analysis';
 import { LoopbackDiscord } from './loopback';
 import { startBotApp, startFakeOpenAi, type BotApp } from './support/app';
-import { connectListener, type WebListener } from './support/listener';
+import { connectListener, WebListener, type ScheduledChunk } from './support/listener';
 
 let loopback: LoopbackDiscord;
 let openai: { server: FakeOpenAiServer; url: string };
 let first: BotApp | undefined;
 let second: BotApp | undefined;
 let listener: WebListener | undefined;
+let afterRestart: WebListener | undefined;
 
 beforeAll(async () => {
   loopback = await LoopbackDiscord.start();
@@ -26,6 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await listener?.close().catch(() => undefined);
+  await afterRestart?.close().catch(() => undefined);
   await first?.stop();
   await second?.stop();
   if (first) await rm(first.dataDir, { recursive: true, force: true });
@@ -48,14 +50,11 @@ it('rejoins voice after a restart and resumes the narration at its first unplaye
   });
   await loopback.until(() => audio().length >= 60, 'the narration on air', 60_000);
   const requestId = listener!.startedRequests()[0]!;
-  const { packets: frames, perChunk: chunkFrames } = await listener!.requestPackets(requestId);
   const before = audio().length;
   const joinsBefore = loopback.voiceRequests(guild).filter((r) => r.channelId).length;
 
   await first!.stop();
   const stoppedAt = loopback.now();
-  const airedBefore = accountFor(loopback.voice.packetsOf(guild.id), frames);
-  expect(airedBefore.ok).toBe(true);
 
   second = await startBotApp(loopback, openai, {
     dataDir: first!.dataDir,
@@ -63,6 +62,10 @@ it('rejoins voice after a restart and resumes the narration at its first unplaye
     port: first!.port,
     env: { TOKEN_SECRET: first!.tokenSecret },
   });
+  // The chunks of the request: those the first process scheduled (generation may still have been
+  // running at the stop), and from the second one's schedule those made after (a DM sees them all).
+  afterRestart = new WebListener(second, guild, second.token(guild, 'dm'));
+  await afterRestart.socket.opened;
   // A new gateway session, a join request of its own, and audio of the same request again.
   await loopback.until(
     () => loopback.voiceRequests(guild).filter((r) => r.channelId && r.at > stoppedAt).length > 0,
@@ -71,6 +74,20 @@ it('rejoins voice after a restart and resumes the narration at its first unplaye
   );
   expect(loopback.voiceRequests(guild).filter((r) => r.channelId).length).toBe(joinsBefore + 1);
   await loopback.until(() => audio().length >= before + 20, 'the narration to go on', 60_000);
+  const bySeq = new Map<number, ScheduledChunk>();
+  for (const c of [...listener!.chunksOf(requestId), ...afterRestart.chunksOf(requestId)])
+    bySeq.set(c.sequenceNumber, c);
+  const chunks = [...bySeq.values()].sort((a, b) => a.sequenceNumber - b.sequenceNumber);
+  expect(
+    chunks.map((c) => c.sequenceNumber),
+    'no chunk unseen by both listeners',
+  ).toEqual(chunks.map((_, i) => i));
+  const { packets: frames, perChunk: chunkFrames } = await afterRestart.packetsOf(chunks);
+  const airedBefore = accountFor(
+    loopback.voice.packetsOf(guild.id).filter((p) => p.at <= stoppedAt),
+    frames,
+  );
+  expect(airedBefore.ok).toBe(true);
   const lastBefore = Math.max(...airedBefore.positions);
   // Chunk boundaries (frame index of each chunk's first frame).
   const starts = chunkFrames.map((_, k) => chunkFrames.slice(0, k).reduce((x, y) => x + y, 0));

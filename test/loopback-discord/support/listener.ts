@@ -115,7 +115,12 @@ export class WebListener {
 
   /** Every Opus packet of a request's scheduled chunks, in order, and the packet count per chunk. */
   async requestPackets(requestId: string): Promise<{ packets: Buffer[]; perChunk: number[] }> {
-    const files = await Promise.all(this.chunksOf(requestId).map((c) => this.opusPackets(c.chunkId)));
+    return this.packetsOf(this.chunksOf(requestId));
+  }
+
+  /** Every Opus packet of `chunks`, in the order given, and the packet count per chunk. */
+  async packetsOf(chunks: readonly ScheduledChunk[]): Promise<{ packets: Buffer[]; perChunk: number[] }> {
+    const files = await Promise.all(chunks.map((c) => this.opusPackets(c.chunkId)));
     return { packets: files.flatMap((f) => f.packets), perChunk: files.map((f) => f.packets.length) };
   }
 
