@@ -172,13 +172,25 @@ async function npmStart(cwd: string, dataDir: string): Promise<Started> {
     port,
     startMs: Date.now() - t0,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null)
-        process.kill(-(child.pid as number), 'SIGTERM');
-      const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), 20_000);
+      const group = -(child.pid as number);
+      if (child.exitCode === null && child.signalCode === null) process.kill(group, 'SIGTERM');
+      const timer = setTimeout(() => groupAlive(group) && process.kill(group, 'SIGKILL'), 20_000);
       await exited;
+      // npm can exit before the server has finished its shutdown writes: wait for the whole group.
+      for (let i = 0; i < 250 && groupAlive(group); i++) await sleep(100);
       clearTimeout(timer);
     },
   };
+}
+
+/** Is any process of the group `-pgid` still alive? */
+function groupAlive(group: number): boolean {
+  try {
+    process.kill(group, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const signer = new TokenSigner(SECRET);
@@ -267,7 +279,7 @@ async function measure(label: string, cwd: string): Promise<Result> {
       perCampaignMb: (campaigns.sumMb - after.sumMb) / CAMPAIGNS,
     };
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
   }
 }
 

@@ -294,7 +294,8 @@ function report(
       `ours / before = ${ratio(median(col((r) => r.ttfa)), median(before.map((r) => r.ttfa)))}, ` +
       `ours / serial = ${ratio(median(col((r) => r.ttfa)), median(serial))}. ` +
       `Prompt → LLM call ${ms(median(col((r) => r.preLlm)))} ms; encode done → on air ${ms(median(col((r) => r.commit)))} ms; ` +
-      `the splitter waited ${ms(median(col((r) => r.splitterWait)))} ms after chunk 1's last character.`,
+      `the splitter was sure of chunk 1's cut ${ms(median(col((r) => r.splitterWait)))} ms after its last character ` +
+      `arrived (the guess, when it came true, started its speech "guess lead" ms before that).`,
     '',
     `Chunks: ${chunks.map((c) => `"${c}"`).join(' | ')}`,
     `Load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
