@@ -73,6 +73,24 @@ type Slot = { kind: 'frame'; bytes: Uint8Array } | { kind: 'silence' } | { kind:
 /** The most a listener that fell behind (blocked event loop) gets in one catch-up burst. */
 const MAX_CATCH_UP_MS = 2_000;
 
+/**
+ * Appends a frame; consecutive frames of one chunk lie side by side in its
+ * bytes, so they join into one view instead of being copied into a new buffer
+ * on every tick of every listener.
+ */
+function appendFrame(parts: Uint8Array[], frame: Uint8Array): void {
+  const last = parts[parts.length - 1];
+  if (last && last.buffer === frame.buffer && last.byteOffset + last.byteLength === frame.byteOffset) {
+    parts[parts.length - 1] = new Uint8Array(
+      last.buffer,
+      last.byteOffset,
+      last.byteLength + frame.byteLength,
+    );
+  } else {
+    parts.push(frame);
+  }
+}
+
 /** One listener of the live stream. */
 export class LiveStream {
   readonly #o: LiveStreamOptions;
@@ -180,7 +198,7 @@ export class LiveStream {
         if (this.#slotAt >= now + limits.silenceLeadMs) break;
         parts.push(this.#silence);
       } else {
-        parts.push(slot.bytes);
+        appendFrame(parts, slot.bytes);
       }
       this.#slotAt += this.frameMs;
     }

@@ -414,6 +414,8 @@ export class WebSocketHub {
       outbox.flatMap((m) => m.told),
     );
     const at = new Date(this.#ctx.clock.now());
+    // Every socket is written first, the delivery records after: the last listener's message waits for no bookkeeping.
+    const told: [ClientConnection, readonly string[]][] = [];
     for (const c of [...room.connections]) {
       const greetedAt = this.#greetedAt.get(c) ?? 0;
       const news = greetedAt < firstSeq ? outbox : outbox.filter((m) => m.seq > greetedAt);
@@ -423,8 +425,9 @@ export class WebSocketHub {
           ? c.sendFrames(framesFor(c.role))
           : c.sendFrames(encodeTextFrames(news.map((m) => m.json[c.role])));
       const chunkIds = news === outbox ? allChunkIds : news.flatMap((m) => m.told.map((t) => t.chunkId));
-      if (sent && chunkIds.length > 0) c.markSent(chunkIds, at);
+      if (sent && chunkIds.length > 0) told.push([c, chunkIds]);
     }
+    for (const [c, chunkIds] of told) c.markSent(chunkIds, at);
   }
 
   /** Notes chunks told to the room (see {@link CampaignRoom.told}); returns their ids. */
