@@ -9,7 +9,7 @@ import type { FakeOpenAiServer } from '../../src/narration/fake-openai-server';
 import { accountFor } from './analysis';
 import { LoopbackDiscord } from './loopback';
 import { startBotApp, startFakeOpenAi, type BotApp } from './support/app';
-import { connectListener, WebListener, type ScheduledChunk } from './support/listener';
+import { connectListener, WebListener } from './support/listener';
 
 let loopback: LoopbackDiscord;
 let openai: { server: FakeOpenAiServer; url: string };
@@ -63,9 +63,15 @@ it('rejoins voice after a restart and resumes the narration at its first unplaye
     env: { TOKEN_SECRET: first!.tokenSecret },
   });
   // The chunks of the request: those the first process scheduled (generation may still have been
-  // running at the stop), and from the second one's schedule those made after (a DM sees them all).
+  // running at the stop), and from the second process those it had stored when a DM listener
+  // joined (the late joiner's `audio_stream_started` names them all) and scheduled after.
   afterRestart = new WebListener(second, guild, second.token(guild, 'dm'));
   await afterRestart.socket.opened;
+  await loopback.until(
+    () => afterRestart!.startedChunkIds(requestId).length > 0,
+    'the request on air for a late joiner',
+    60_000,
+  );
   // A new gateway session, a join request of its own, and audio of the same request again.
   await loopback.until(
     () => loopback.voiceRequests(guild).filter((r) => r.channelId && r.at > stoppedAt).length > 0,
@@ -74,10 +80,14 @@ it('rejoins voice after a restart and resumes the narration at its first unplaye
   );
   expect(loopback.voiceRequests(guild).filter((r) => r.channelId).length).toBe(joinsBefore + 1);
   await loopback.until(() => audio().length >= before + 20, 'the narration to go on', 60_000);
-  const bySeq = new Map<number, ScheduledChunk>();
-  for (const c of [...listener!.chunksOf(requestId), ...afterRestart.chunksOf(requestId)])
-    bySeq.set(c.sequenceNumber, c);
-  const chunks = [...bySeq.values()].sort((a, b) => a.sequenceNumber - b.sequenceNumber);
+  const bySeq = new Map<number, string>();
+  afterRestart.startedChunkIds(requestId).forEach((id, seq) => bySeq.set(seq, id));
+  for (const c of [...listener!.chunksOf(requestId), ...afterRestart.chunksOf(requestId)]) {
+    bySeq.set(c.sequenceNumber, c.chunkId);
+  }
+  const chunks = [...bySeq.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([sequenceNumber, chunkId]) => ({ sequenceNumber, chunkId }));
   expect(
     chunks.map((c) => c.sequenceNumber),
     'no chunk unseen by both listeners',

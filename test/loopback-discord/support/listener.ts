@@ -90,6 +90,17 @@ export class WebListener {
       .map((a) => String(a.msg.request_id));
   }
 
+  /**
+   * The chunk ids of a request that its newest `audio_stream_started` named:
+   * every chunk stored by then, played ones included, in sequence order.
+   */
+  startedChunkIds(requestId: string): string[] {
+    const started = this.arrivals.findLast(
+      (a) => a.msg.type === 'audio_stream_started' && a.msg.request_id === requestId,
+    );
+    return (started?.msg.chunk_ids as string[] | undefined) ?? [];
+  }
+
   /** `audio_stream_stopped` messages: request id and reason. */
   stopped(): { requestId: string; reason: string; at: number }[] {
     return this.arrivals
@@ -119,7 +130,9 @@ export class WebListener {
   }
 
   /** Every Opus packet of `chunks`, in the order given, and the packet count per chunk. */
-  async packetsOf(chunks: readonly ScheduledChunk[]): Promise<{ packets: Buffer[]; perChunk: number[] }> {
+  async packetsOf(
+    chunks: readonly Pick<ScheduledChunk, 'chunkId'>[],
+  ): Promise<{ packets: Buffer[]; perChunk: number[] }> {
     const files = await Promise.all(chunks.map((c) => this.opusPackets(c.chunkId)));
     return { packets: files.flatMap((f) => f.packets), perChunk: files.map((f) => f.packets.length) };
   }
