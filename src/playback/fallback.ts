@@ -34,7 +34,21 @@ export function isDataError(err: unknown): boolean {
     return true;
   }
   const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && DATA_ERROR_CODES.has(code);
+  if (typeof code === 'string' && DATA_ERROR_CODES.has(code)) return true;
+  // A statement the database itself refused (raw SQL: P2010), by its SQLSTATE: a constraint,
+  // a bad value or a bad query is the data's fault; a lost connection or a busy server is not.
+  const state = sqlStateOf(err);
+  return state !== undefined && !TRANSIENT_SQLSTATE_CLASSES.has(state.slice(0, 2));
+}
+
+/** SQLSTATE classes that say "try again later": connection, rollback, resources, shutdown, system. */
+const TRANSIENT_SQLSTATE_CLASSES = new Set(['08', '40', '53', '57', '58']);
+
+/** The PostgreSQL error code behind a Prisma driver-adapter error, if any. */
+function sqlStateOf(err: object): string | undefined {
+  const meta = (err as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } }).meta;
+  const state = meta?.driverAdapterError?.cause?.originalCode;
+  return typeof state === 'string' && /^[0-9A-Z]{5}$/.test(state) ? state : undefined;
 }
 
 /** A write waiting its turn, and its caller's promise. */

@@ -5,6 +5,7 @@ import {
   GenerationStatus,
   RequestStatus,
   ResilientRepository,
+  isDataError,
   type AudioChunk,
   type PlaybackRequest,
 } from '../../src/playback';
@@ -168,6 +169,20 @@ describe.each(backends)('PrismaPlaybackRepository on %s', (backend) => {
       ChunkStatus.Ready,
       ChunkStatus.Playing,
     ]);
+  });
+
+  it('a statement the database refuses is a data error, not an outage (by its SQLSTATE)', async () => {
+    const refused = await tdb.db.prisma
+      .$executeRawUnsafe(`UPDATE "audio_chunks" SET "status" = 'BOGUS'::"ChunkStatus"`)
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
+    expect(isDataError(refused)).toBe(true);
+    const lost = { code: 'P2010', meta: { driverAdapterError: { cause: { originalCode: '08006' } } } };
+    expect(isDataError(lost)).toBe(false);
+    const shutdown = { code: 'P2010', meta: { driverAdapterError: { cause: { originalCode: '57P01' } } } };
+    expect(isDataError(shutdown)).toBe(false);
   });
 
   it('replaying creates and updates is idempotent (no duplicates)', async () => {
