@@ -190,11 +190,14 @@ if (MODE === 'bardcast') {
     const r = await voice.join(campaign, `ch${i}`);
     if (!r.ok) throw new Error(`join ${i}: ${r.why}`);
   });
-  // Queue a whole request on every (paused) station, then start them all in one tick.
-  for (let i = 0; i < N; i++) engine.stations.get(`c${i}`).pause();
+  // Queue a whole request on every station, paused, then start them all in one tick. A station
+  // refuses to pause with nothing queued, so each is paused once its request is there and
+  // before its first chunk is.
   await pool(N, 10, async (i) => {
     const w = engine.writer;
     const r = await w.create(`c${i}`, 'bench', { mode: 'say' });
+    const paused = engine.stations.get(`c${i}`).pause();
+    if (!paused.ok) throw new Error(`pause c${i}: ${paused.reason}`);
     for (let k = 0; k < CHUNKS; k++) await w.addChunk(r.id, k, { text: `s${k}`, audio: chunk });
     await w.complete(r.id, CHUNKS);
   });
