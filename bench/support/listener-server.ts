@@ -11,11 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { TokenSigner } from '../../src/auth';
 import { systemClock } from '../../src/clock';
 import { loadConfig } from '../../src/config';
-import { openDatabase } from '../../src/db';
 import { PrismaPlaybackRepository } from '../../src/db/playback-repository';
 import { silentLogger } from '../../src/log';
 import { FfmpegAudioEncoder, resolveFfmpeg } from '../../src/narration/encoder';
@@ -23,6 +21,7 @@ import type { NarrationService } from '../../src/narration/service';
 import { FileAudioStore, startPlaybackEngine } from '../../src/playback';
 import { startIcecastPublisher } from '../../src/relay';
 import { startWebServer } from '../../src/web';
+import { openBenchDatabase } from './database';
 
 const { values } = parseArgs({
   options: {
@@ -52,28 +51,12 @@ function tonePcm(ms: number, freq: number): Buffer {
 }
 
 const dir = await mkdtemp(path.join(tmpdir(), 'bardcast-listeners-'));
-let dropDb = async () => {};
-let db: Awaited<ReturnType<typeof openDatabase>>;
-if (values.postgres) {
-  const name = `bardcast_listeners_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: values.postgres });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(values.postgres);
-  u.pathname = `/${name}`;
-  db = await openDatabase({ kind: 'postgres', url: u.toString() }, silentLogger);
-  dropDb = async () => {
-    const a = new pg.Client({ connectionString: values.postgres });
-    await a.connect();
-    await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await a.end();
-  };
-} else {
-  // On disk, as `npm start` keeps it (data/pg): an in-memory database would count its tables as the server's memory.
-  db = await openDatabase({ kind: 'pglite', dataDir: path.join(dir, 'pg') }, silentLogger);
-}
+// PGlite on disk, as `npm start` keeps it (data/pg): an in-memory database would count its tables as the server's memory.
+const { db, drop: dropDb } = await openBenchDatabase({
+  name: 'bardcast_listeners_bench',
+  postgresUrl: values.postgres,
+  pgliteDir: path.join(dir, 'pg'),
+});
 /** Server processes (PostgreSQL backends) working for this server: their CPU is the server's too. */
 async function databasePids(): Promise<number[]> {
   if (!values.postgres) return [];

@@ -19,7 +19,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import {
   NoSubscriberBehavior,
   StreamType,
@@ -33,12 +32,12 @@ import {
 import type { Client } from 'discord.js';
 import { DiscordVoiceAdapter, OggOpusJoiner, VoiceManager, defaultPageScheduler } from '../../src/bot/voice';
 import { systemClock } from '../../src/clock';
-import { openDatabase } from '../../src/db';
 import { PrismaPlaybackRepository } from '../../src/db/playback-repository';
 import { silentLogger } from '../../src/log';
 import { FfmpegAudioEncoder, resolveFfmpeg } from '../../src/narration/encoder';
 import { FileAudioStore, startPlaybackEngine } from '../../src/playback';
 import { treeUsage } from './proc';
+import { openBenchDatabase } from './database';
 
 const { values } = parseArgs({
   options: {
@@ -140,27 +139,10 @@ let starts: () => void;
 let cleanup: () => Promise<void>;
 
 if (MODE === 'bardcast') {
-  let dropDb = async () => {};
-  let db: Awaited<ReturnType<typeof openDatabase>>;
-  if (values.postgres) {
-    const name = `bardcast_voice_bench_${process.pid}`;
-    const admin = new pg.Client({ connectionString: values.postgres });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(values.postgres);
-    u.pathname = `/${name}`;
-    db = await openDatabase({ kind: 'postgres', url: u.toString() }, silentLogger);
-    dropDb = async () => {
-      const a = new pg.Client({ connectionString: values.postgres });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    };
-  } else {
-    db = await openDatabase({ kind: 'pglite', dataDir: undefined }, silentLogger);
-  }
+  const { db, drop: dropDb } = await openBenchDatabase({
+    name: 'bardcast_voice_bench',
+    postgresUrl: values.postgres,
+  });
   const engine = await startPlaybackEngine({
     repository: new PrismaPlaybackRepository(db.prisma, db.ping),
     store: new FileAudioStore(path.join(dir, 'audio')),

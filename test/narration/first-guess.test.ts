@@ -4,38 +4,28 @@
  * once when it comes true, cancelled when the text proves it wrong, and the
  * chunks are the splitter's either way.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NarrationPipeline, type PipelineTraceEvent } from '../../src/narration/pipeline';
 import { createSentenceSplitter, splitSentences } from '../../src/narration/splitter';
-import { openTestDatabase, type TestDatabase } from '../support/db';
-import { startTestEngine, type TestEngine } from '../support/engine';
+import { useTestDatabase, useTestEngine } from '../support/hooks';
 import { ControlledTts, FakeEncoder } from './support/fakes';
 
 const OPENING = 'The torchlight gutters as you ';
 const REST = 'step past the threshold, and the smell of old stone rises to meet you. Water drips.';
 
-let tdb: TestDatabase;
-let t: TestEngine;
+const tdb = useTestDatabase('pglite');
+const t = useTestEngine(tdb);
 let tts: ControlledTts;
 let trace: PipelineTraceEvent[];
 let services: NarrationPipeline[];
 
-beforeAll(async () => {
-  tdb = await openTestDatabase('pglite');
-});
-afterAll(async () => {
-  await tdb.close();
-});
-beforeEach(async () => {
-  await tdb.reset();
-  t = await startTestEngine(tdb.repository);
+beforeEach(() => {
   tts = new ControlledTts();
   trace = [];
   services = [];
 });
 afterEach(async () => {
   for (const s of services) await s.close();
-  await t.dispose();
 });
 
 /** An LLM that writes `opening`, then waits for `release()` before writing `rest`. */

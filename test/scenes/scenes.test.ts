@@ -32,18 +32,22 @@ beforeEach(async () => {
     voice: 'onyx',
     clock: t.clock,
   });
-  const cast = new CastService({ prisma: tdb.db.prisma, voices: () => service.voices() });
-  scenes = new SceneService({
+  scenes = newSceneService();
+});
+
+/** A scene service on this test's engine and narration service (a process's worth). */
+function newSceneService(): SceneService {
+  return new SceneService({
     prisma: tdb.db.prisma,
     store: t.engine.store,
     writer: t.engine.writer,
     campaigns: t.engine.campaigns,
     tts: service.tts,
     encoder: service.encoder,
-    cast,
+    cast: new CastService({ prisma: tdb.db.prisma, voices: () => service.voices() }),
     clock: t.clock,
   });
-});
+}
 afterEach(async () => {
   await scenes.close();
   await service.close();
@@ -118,17 +122,7 @@ describe('prepared scenes', () => {
     expect(await tdb.db.prisma.sceneChunk.count()).toBe(0);
     server.setOptions({ ttsBaseLatencyMs: 0 });
 
-    const cast = new CastService({ prisma: tdb.db.prisma, voices: () => service.voices() });
-    scenes = new SceneService({
-      prisma: tdb.db.prisma,
-      store: t.engine.store,
-      writer: t.engine.writer,
-      campaigns: t.engine.campaigns,
-      tts: service.tts,
-      encoder: service.encoder,
-      cast,
-      clock: t.clock,
-    });
+    scenes = newSceneService();
     expect(await scenes.resumeRendering()).toBe(1);
     const ready = await scenes.whenRendered('c1', 'Vault');
     expect(ready).toMatchObject({ status: SceneStatus.Ready, version: 1, chunkCount: 3 });
