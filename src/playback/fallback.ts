@@ -181,7 +181,8 @@ export class ResilientRepository implements PlaybackRepository {
       this.#queue.push({ op, resolve, reject });
       if (this.#drainScheduled) return;
       this.#drainScheduled = true;
-      this.#tail = this.#tail.then(() => this.#drain());
+      // #drain settles every caller itself; the catch only keeps the chain alive whatever happens.
+      this.#tail = this.#tail.then(() => this.#drain()).catch(() => {});
     });
   }
 
