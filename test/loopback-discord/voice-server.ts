@@ -142,8 +142,10 @@ export class LoopbackVoice extends EventEmitter {
   }
 
   /** Drops every UDP datagram (both ways) for `ms`. */
-  dropUdp(ms: number): void {
+  dropUdp(ms: number): Promise<void> {
     this.#udpDropUntil = realNow() + ms;
+    // The outage is one of real time (the app's own timers see it): this resolves when it ends.
+    return new Promise((resolve) => setTimeout(resolve, ms));
   }
 
   /** Packets of one guild. */
