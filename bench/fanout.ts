@@ -16,9 +16,8 @@ import { openDatabase } from '../src/db';
 import { PrismaPlaybackRepository } from '../src/db/playback-repository';
 import { silentLogger } from '../src/log';
 import { FfmpegAudioEncoder, resolveFfmpeg } from '../src/narration/encoder';
-import type { NarrationService } from '../src/narration/service';
 import { FileAudioStore, startPlaybackEngine, type EncodedAudio } from '../src/playback';
-import { startWebServer } from '../src/web';
+import { startBenchWeb } from './support/web';
 
 const { values } = parseArgs({
   options: {
@@ -68,16 +67,7 @@ if (values['no-delivery-writes']) {
 const secret = 'fanout-bench-secret-0123456789';
 const tokens = new TokenSigner(secret);
 const config = loadConfig({ TOKEN_SECRET: secret, HOST: '127.0.0.1', PORT: '0', DEFAULT_CAMPAIGN: 'c1' });
-const narration: NarrationService = {
-  llmAvailable: false,
-  start: () => Promise.reject(new Error('not used in this bench')),
-  voices: async () => [],
-  close: async () => {},
-};
-const web = await startWebServer(
-  { config, log: silentLogger, clock: systemClock, engine, narration, tokens },
-  { port: 0, host: '127.0.0.1' },
-);
+const web = await startBenchWeb(engine, config, tokens);
 const encoder = new FfmpegAudioEncoder({ ffmpegPath: resolveFfmpeg().path });
 const audio: EncodedAudio = await encoder.encode({
   data: sine(CHUNK_MS),

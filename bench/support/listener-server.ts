@@ -17,11 +17,10 @@ import { loadConfig } from '../../src/config';
 import { PrismaPlaybackRepository } from '../../src/db/playback-repository';
 import { silentLogger } from '../../src/log';
 import { FfmpegAudioEncoder, resolveFfmpeg } from '../../src/narration/encoder';
-import type { NarrationService } from '../../src/narration/service';
 import { FileAudioStore, startPlaybackEngine } from '../../src/playback';
 import { startIcecastPublisher } from '../../src/relay';
-import { startWebServer } from '../../src/web';
 import { openBenchDatabase } from './database';
+import { startBenchWeb } from './web';
 
 const { values } = parseArgs({
   options: {
@@ -91,16 +90,7 @@ const config = loadConfig({
   MAX_WS_CONNECTIONS: values['max-ws'],
   MAX_AUDIO_STREAMS: values['max-streams'],
 });
-const narration: NarrationService = {
-  llmAvailable: false,
-  start: () => Promise.reject(new Error('not used in this bench')),
-  voices: async () => [],
-  close: async () => {},
-};
-const web = await startWebServer(
-  { config, log: silentLogger, clock: systemClock, engine, narration, tokens },
-  { port: 0, host: '127.0.0.1' },
-);
+const web = await startBenchWeb(engine, config, tokens);
 const encoder = new FfmpegAudioEncoder({ ffmpegPath: resolveFfmpeg().path });
 const tones = await Promise.all(
   [330, 440, 550, 660].map((f) =>
