@@ -439,7 +439,8 @@ export class NarrationPipeline implements NarrationService {
         resolve(NO_STORY);
       }, timeoutMs);
     });
-    const names = this.#o.cast?.names?.(campaignId) ?? Promise.resolve([]);
+    // The cast's names are a nicety: if they can't be read, the history still goes to the LLM.
+    const names = (this.#o.cast?.names?.(campaignId) ?? Promise.resolve([])).catch((): string[] => []);
     const read = Promise.all([this.#engine.repository.recentNarration(campaignId, limit), names]).then(
       ([history, cast]) => ({ history, cast }),
       (error: unknown) => {
